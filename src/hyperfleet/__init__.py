@@ -1,0 +1,3 @@
+"""HyperFleet API service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,176 @@
+"""`hyperfleet` command line: serve, migrate, config validate.
+
+Settings are loaded once here and passed down; this module holds no rules of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hyperfleet import __version__
+from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet API service.")
+config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
+]
+
+
+def _settings(config: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(config, **overrides)
+    except ConfigError as exc:
+        for path, message in exc.errors:
+            typer.echo(f"config error: {path}: {message}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _check_app_config(settings: Settings) -> None:
+    """Registry and spec-schema problems surface before anything starts."""
+    from hyperfleet.domain.entities import RegistryError
+    from hyperfleet.rest.app import registry_from, spec_schemas_from
+
+    try:
+        spec_schemas_from(settings, registry_from(settings))
+    except RegistryError as exc:
+        for path, message in exc.errors:
+            typer.echo(f"config error: {path}: {message}", err=True)
+        raise typer.Exit(2) from exc
+    except (ValueError, OSError) as exc:
+        typer.echo(f"config error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Embedded PostgreSQL data directory.")
+    ] = None,
+    no_migrate: Annotated[bool, typer.Option("--no-migrate", help="Skip migrations.")] = False,
+) -> None:
+    """Run the API (embedded PostgreSQL when no database URL is configured)."""
+    server: dict[str, Any] = {}
+    if host is not None:
+        server["host"] = host
+    if port is not None:
+        server["port"] = port
+    overrides: dict[str, Any] = {"server": server} if server else {}
+    if data_dir is not None:
+        overrides["database"] = {"data_dir": str(data_dir)}
+    settings = _settings(config, **overrides)
+    _check_app_config(settings)
+
+    from hyperfleet.logs import configure_logging
+
+    configure_logging(settings.logging)
+    import structlog
+
+    log = structlog.get_logger("hyperfleet.cli")
+    for name in unknown_env_vars():
+        log.warning("unknown environment variable", name=name)
+    asyncio.run(_serve(settings, migrate=not no_migrate))
+
+
+async def _serve(settings: Settings, *, migrate: bool) -> None:
+    import uvicorn
+
+    from hyperfleet.rest.app import create_app
+    from hyperfleet.storage.pool import EmbeddedPostgres, default_data_dir, wait_for_database
+
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database.url
+    if not url:
+        data_dir = Path(settings.database.data_dir) if settings.database.data_dir else None
+        embedded = EmbeddedPostgres(data_dir or default_data_dir())
+        admin_url = await asyncio.to_thread(embedded.start)
+        url = await embedded.ensure_database(admin_url)
+    try:
+        await wait_for_database(url)
+        app = create_app(settings, database_url=url, run_migrations=migrate)
+        config = uvicorn.Config(
+            app,
+            host=settings.server.host,
+            port=settings.server.port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.server.shutdown_timeout_seconds),
+        )
+        server = uvicorn.Server(config)
+        state = app.state.hf
+
+        loop = asyncio.get_running_loop()
+
+        def begin_shutdown() -> None:
+            state.shutting_down = True
+            server.should_exit = True
+
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, begin_shutdown)
+        config.install_signal_handlers = False  # type: ignore[attr-defined]
+        await server.serve()
+    finally:
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+@app.command("migrate")
+def migrate_cmd(config: ConfigOpt = None) -> None:
+    """Apply pending database migrations and exit."""
+    settings = _settings(config)
+    if not settings.database.url:
+        typer.echo("config error: database.url: required for migrate", err=True)
+        raise typer.Exit(2)
+    from hyperfleet.storage.migrations import migrate_url
+
+    applied = asyncio.run(migrate_url(settings.database.url))
+    typer.echo(f"applied migrations: {applied or 'none pending'}")
+
+
+@config_app.command("validate")
+def config_validate(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
+    """Check a config file; print every error with its key path; exit non-zero on any."""
+    errors: list[tuple[str, str]] = []
+    settings: Settings | None = None
+    try:
+        read_yaml(file)
+        settings = load_settings(file, use_env=False)
+    except ConfigError as exc:
+        errors.extend(exc.errors)
+    if settings is not None:
+        from hyperfleet.domain.entities import RegistryError
+        from hyperfleet.rest.app import registry_from, spec_schemas_from
+
+        try:
+            spec_schemas_from(settings, registry_from(settings))
+        except RegistryError as exc:
+            errors.extend(exc.errors)
+        except (ValueError, OSError) as exc:
+            errors.append(("server.spec_schema_path", str(exc)))
+    if errors:
+        for path, message in errors:
+            typer.echo(f"{file}: {path}: {message}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{file}: OK")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

@@ -1,0 +1,216 @@
+"""Settings: typed, validated once at start-up, passed down explicitly.
+
+Precedence (HyperFleet standard): command-line flags > `HYPERFLEET_*` environment > YAML file >
+defaults. Unknown keys in the file are an error. `load_settings()` is called once by the CLI;
+nothing here keeps a module-level instance.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from hyperfleet.domain.model import OnParentDelete
+
+ENV_PREFIX = "HYPERFLEET_"
+
+_yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("_yaml_data", default=None)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
+    spec_schema_path: str | None = None
+    """OpenAPI file whose `components.schemas` hold per-kind spec schemas (`spec_schema_name`)."""
+
+
+class DatabaseSettings(_Section):
+    url: str | None = None
+    """libpq-style URL; unset → an embedded PostgreSQL in `data_dir`."""
+    data_dir: str | None = None
+    pool_min_size: int = Field(default=2, ge=0)
+    pool_max_size: int = Field(default=20, ge=1)
+    statement_timeout_ms: int = Field(default=30_000, ge=0)
+    ping_timeout_seconds: float = Field(default=2.0, gt=0)
+
+
+class AuthSettings(_Section):
+    enabled: bool = False
+    jwks_file: str | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    identity_claim: str = "email"
+    leeway_seconds: int = Field(default=30, ge=0)
+    jwks_refresh_seconds: int = Field(default=300, ge=1)
+
+
+class LoggingSettings(_Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "text"] = "json"
+
+
+class MetricsSettings(_Section):
+    reconciliation_stuck_threshold_seconds: float = Field(default=600.0, gt=0)
+
+
+class EntityConfig(_Section):
+    """One `entities[]` entry; for a built-in kind only the keys it sets override."""
+
+    kind: str = Field(min_length=1, max_length=100)
+    plural: str | None = None
+    parent_kind: str | None = None
+    on_parent_delete: OnParentDelete | None = None
+    required_adapters: list[str] | None = None
+    name_min_len: int | None = Field(default=None, ge=0, le=100)
+    name_max_len: int | None = Field(default=None, ge=0, le=100)
+    spec_schema_name: str | None = None
+
+    @field_validator("required_adapters")
+    @classmethod
+    def _adapters_unique(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if any(not a.strip() for a in value):
+                raise ValueError("adapter names must not be empty")
+            if len(set(value)) != len(value):
+                raise ValueError("adapter names must be unique")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        frozen=True,
+    )
+
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+    logging: LoggingSettings = LoggingSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    entities: list[EntityConfig] = Field(default_factory=list)
+    aggregation_config: str | None = None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - part of the hook signature
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _YamlSource(settings_cls))
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """The YAML file's content, read by `load_settings` and handed over through a ContextVar."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        data = _yaml_data.get() or {}
+        return data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_yaml_data.get() or {})
+
+
+class ConfigError(Exception):
+    """A configuration file or value is invalid; `errors` lists `(key path, message)` pairs."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{path}: {msg}" for path, msg in errors))
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; a missing file or non-mapping top level is a ConfigError."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError([("(file)", f"invalid YAML: {exc}")]) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError([("(file)", "the top level must be a mapping")])
+    return data
+
+
+def _errors_from(exc: ValidationError) -> list[tuple[str, str]]:
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(root)"
+        out.append((path, err["msg"]))
+    return out
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    *,
+    use_env: bool = True,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from flags (`overrides`, nested dicts), env, the YAML file and defaults.
+
+    The file is `config_file`, else `$HYPERFLEET_CONFIG`. Raises ConfigError listing every
+    invalid key with its dotted path.
+    """
+    path = config_file or (os.environ.get("HYPERFLEET_CONFIG") if use_env else None)
+    data = read_yaml(path) if path else {}
+    token = _yaml_data.set(data)
+    try:
+        if use_env:
+            return Settings(**overrides)
+        return _NoEnvSettings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_errors_from(exc)) from exc
+    finally:
+        _yaml_data.reset(token)
+
+
+class _NoEnvSettings(Settings):
+    """Settings that ignore the environment (tests and `config validate`)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _YamlSource(settings_cls))
+
+
+def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
+    """`HYPERFLEET_*` variables that match no setting (pydantic ignores them silently)."""
+    env = os.environ if environ is None else environ
+    known = {"HYPERFLEET_CONFIG", "HYPERFLEET_TEST_DATABASE_URL"}
+    for name, info in Settings.model_fields.items():
+        known.add(ENV_PREFIX + name.upper())
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            known.update(
+                f"{ENV_PREFIX}{name.upper()}_{sub.upper()}" for sub in annotation.model_fields
+            )
+    return sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)

@@ -1,0 +1,87 @@
+"""The JSON shapes of the official contract: Resource (Cluster, NodePool, …) and AdapterStatus.
+
+Storage keeps each resource's rendered bytes beside the row, so GET and list stream them
+without parsing. Field order follows the OpenAPI schemas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from hyperfleet.domain.model import AdapterReport, Resource, ResourceCondition
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+def condition_to_dict(cond: ResourceCondition) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": cond.type, "status": cond.status.value}
+    if cond.reason is not None:
+        out["reason"] = cond.reason
+    if cond.message is not None:
+        out["message"] = cond.message
+    out["observed_generation"] = cond.observed_generation
+    out["created_time"] = cond.created_time
+    out["last_updated_time"] = cond.last_updated_time
+    out["last_transition_time"] = cond.last_transition_time
+    return out
+
+
+def resource_to_dict(resource: Resource) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": resource.id,
+        "kind": resource.kind,
+        "name": resource.name,
+        "href": resource.href,
+        "spec": resource.spec,
+    }
+    if resource.labels:
+        out["labels"] = resource.labels
+    out["generation"] = resource.generation
+    if resource.owner_id is not None:
+        out["owner_references"] = {
+            "id": resource.owner_id,
+            "kind": resource.owner_kind,
+            "href": resource.owner_href,
+        }
+    out["created_time"] = resource.created_time
+    out["updated_time"] = resource.updated_time
+    out["created_by"] = resource.created_by
+    out["updated_by"] = resource.updated_by
+    if resource.deleted_time is not None:
+        out["deleted_time"] = resource.deleted_time
+        out["deleted_by"] = resource.deleted_by
+    out["status"] = {"conditions": [condition_to_dict(c) for c in resource.conditions]}
+    return out
+
+
+def render_resource(resource: Resource) -> bytes:
+    return encode(resource_to_dict(resource))
+
+
+def report_to_dict(report: AdapterReport) -> dict[str, Any]:
+    conditions = []
+    for cond in report.conditions:
+        item: dict[str, Any] = {"type": cond.type, "status": cond.status.value}
+        if cond.reason is not None:
+            item["reason"] = cond.reason
+        if cond.message is not None:
+            item["message"] = cond.message
+        item["last_transition_time"] = cond.last_transition_time
+        conditions.append(item)
+    out: dict[str, Any] = {
+        "adapter": report.adapter,
+        "observed_generation": report.observed_generation,
+        "conditions": conditions,
+    }
+    if report.metadata is not None:
+        out["metadata"] = report.metadata
+    out["data"] = report.data if report.data is not None else {}
+    out["created_time"] = report.created_time
+    out["last_report_time"] = report.last_report_time
+    return out

@@ -1,0 +1,46 @@
+"""structlog set-up: JSON lines (or console text) with component, version and hostname."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+
+import structlog
+
+from hyperfleet import __version__
+from hyperfleet.config import LoggingSettings
+
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
+           "error": logging.ERROR}
+
+
+def configure_logging(settings: LoggingSettings, *, component: str = "api") -> None:
+    level = _LEVELS[settings.level]
+    hostname = socket.gethostname()
+
+    def add_static(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+        event.setdefault("component", component)
+        event.setdefault("version", __version__)
+        event.setdefault("hostname", hostname)
+        return event
+
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if settings.format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            add_static,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+    logging.basicConfig(level=level, stream=sys.stdout, format="%(message)s")

@@ -1,0 +1,90 @@
+"""Operational routes: health, readiness, metrics, API metadata, OpenAPI and Swagger UI."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from hyperfleet import __version__
+from hyperfleet.services.resources import API_BASE
+
+if TYPE_CHECKING:
+    from hyperfleet.rest.app import AppState
+
+SWAGGER_HTML = """<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>HyperFleet API</title>
+  <link rel="stylesheet" href="{base}/swagger-ui/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="{base}/swagger-ui/swagger-ui-bundle.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({{url: "{base}/openapi", dom_id: "#swagger-ui"}});
+  </script>
+</body>
+</html>
+"""
+
+
+def operation_routes(state: AppState) -> list[BaseRoute]:
+    openapi_bytes = msgspec.json.encode(state.openapi)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        if state.shutting_down:
+            return JSONResponse(
+                {"status": "shutting_down", "reason": "Application is shutting down"}, 503
+            )
+        if not state.started:
+            return JSONResponse({"status": "not_ready", "reason": "not yet ready"}, 503)
+        if not await state.ping():
+            return JSONResponse({"status": "not_ready", "reason": "database unavailable"}, 503)
+        return JSONResponse({"status": "ok"})
+
+    async def metrics(_: Request) -> Response:
+        await state.refresh_metrics()
+        return Response(
+            state.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+        )
+
+    async def openapi(_: Request) -> Response:
+        return Response(openapi_bytes, media_type="application/json")
+
+    async def openapi_html(_: Request) -> Response:
+        return HTMLResponse(SWAGGER_HTML.format(base=API_BASE))
+
+    async def metadata(_: Request) -> Response:
+        return JSONResponse(
+            {
+                "id": "hyperfleet",
+                "kind": "API",
+                "href": "/api/hyperfleet",
+                "version": __version__,
+            }
+        )
+
+    import swagger_ui_bundle  # noqa: PLC0415 - static assets, looked up once
+
+    return [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/api/hyperfleet", metadata, methods=["GET"]),
+        Route(f"{API_BASE}/openapi", openapi, methods=["GET"]),
+        Route(f"{API_BASE}/openapi.html", openapi_html, methods=["GET"]),
+        Mount(
+            f"{API_BASE}/swagger-ui",
+            app=StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),
+            name="swagger-ui",
+        ),
+    ]

@@ -1,0 +1,184 @@
+"""Routes for every entity kind (flat, nested under the parent, and the kind-agnostic
+`/resources` set) and their adapter statuses. Each handler parses, calls one service method and
+presents the result; no rules live here."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from hyperfleet.domain.entities import EntityRegistry
+from hyperfleet.domain.model import SYSTEM_ACTOR, EntityDescriptor
+from hyperfleet.domain.render import encode, render_resource, report_to_dict
+from hyperfleet.errors import ValidationFailed, Violation
+from hyperfleet.rest import params
+from hyperfleet.services.resources import API_BASE, ResourceService, Scope
+from hyperfleet.services.statuses import StatusService
+
+JSON = "application/json"
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def json_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type=JSON, headers={"Vary": "Authorization"})
+
+
+def actor(request: Request) -> str:
+    identity: str | None = getattr(request.state, "identity", None)
+    return identity or SYSTEM_ACTOR
+
+
+def _resource_body(request: Request, body: bytes) -> bytes:
+    fields = params.fields_param(request)
+    if fields is None:
+        return body
+    return encode(params.project(msgspec.json.decode(body), fields))
+
+
+def _list_body(page: int, bodies: list[bytes], total: int, fields: list[str] | None) -> bytes:
+    if fields is not None:
+        bodies = [encode(params.project(msgspec.json.decode(b), fields)) for b in bodies]
+    head = b'{"page":%d,"size":%d,"total":%d,"items":[' % (page, len(bodies), total)
+    return head + b",".join(bodies) + b"]}"
+
+
+class KindRoutes:
+    """Handlers bound to one scope shape (a kind, flat or nested, or /resources)."""
+
+    def __init__(
+        self,
+        *,
+        resources: ResourceService,
+        statuses: StatusService,
+        desc: EntityDescriptor | None,
+        parent: EntityDescriptor | None = None,
+        flat: bool = True,
+    ) -> None:
+        self.resources = resources
+        self.statuses = statuses
+        self.desc = desc
+        self.parent = parent
+        self.flat = flat
+
+    def scope(self, request: Request) -> Scope:
+        if self.parent is not None:
+            return Scope(self.desc, request.path_params["parent_id"], self.parent)
+        return Scope(self.desc)
+
+    async def list(self, request: Request) -> Response:
+        page, size = params.page_and_size(request)
+        fields = params.fields_param(request)
+        kind_filter = None
+        if self.desc is None and request.query_params.get("kind"):
+            kind_filter = request.query_params["kind"]
+            if self.resources.registry.get(kind_filter) is None:
+                message = f"unknown kind '{kind_filter}'"
+                raise ValidationFailed(message, violations=[Violation("kind", message, "enum")])
+        search = request.query_params.get("search")
+        bodies, total = await self.resources.list_bodies(
+            self.scope(request),
+            search=search,
+            order=params.multi_values(request, "order"),
+            page=page,
+            size=size,
+            kind_filter=kind_filter,
+        )
+        return json_response(_list_body(page, bodies, total, fields))
+
+    async def create(self, request: Request) -> Response:
+        body = params.object_body(await params.json_body(request))
+        created = await self.resources.create(
+            self.scope(request), body, actor=actor(request), flat=self.flat
+        )
+        return json_response(render_resource(created), 201)
+
+    async def get(self, request: Request) -> Response:
+        body = await self.resources.get_body(self.scope(request), request.path_params["id"])
+        return json_response(_resource_body(request, body))
+
+    async def patch(self, request: Request) -> Response:
+        body = params.object_body(await params.json_body(request))
+        updated = await self.resources.patch(
+            self.scope(request), request.path_params["id"], body, actor=actor(request)
+        )
+        return json_response(render_resource(updated))
+
+    async def delete(self, request: Request) -> Response:
+        deleted = await self.resources.delete(
+            self.scope(request), request.path_params["id"], actor=actor(request)
+        )
+        return json_response(render_resource(deleted), 202)
+
+    async def force_delete(self, request: Request) -> Response:
+        body = await params.json_body(request, required=False)
+        await self.resources.force_delete(
+            self.scope(request), request.path_params["id"], body, actor=actor(request)
+        )
+        return Response(status_code=204, headers={"Vary": "Authorization"})
+
+    async def list_statuses(self, request: Request) -> Response:
+        page, size = params.page_and_size(request)
+        reports, total = await self.statuses.list(
+            self.scope(request), request.path_params["id"], page=page, size=size
+        )
+        items: dict[str, Any] = {
+            "page": page,
+            "size": len(reports),
+            "total": total,
+            "items": [report_to_dict(r) for r in reports],
+        }
+        return json_response(encode(items))
+
+    async def put_status(self, request: Request) -> Response:
+        body = params.object_body(await params.json_body(request))
+        stored = await self.statuses.report(self.scope(request), request.path_params["id"], body)
+        if stored is None:
+            return Response(status_code=204, headers={"Vary": "Authorization"})
+        return json_response(encode(report_to_dict(stored)), 201)
+
+    def routes(self, collection: str) -> list[Route]:
+        item = f"{collection}/{{id}}"
+        return [
+            method_route(collection, {"GET": self.list, "POST": self.create}),
+            method_route(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete}),
+            method_route(f"{item}/force-delete", {"POST": self.force_delete}),
+            method_route(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status}),
+        ]
+
+
+def method_route(path: str, handlers: dict[str, Handler]) -> Route:
+    """One route per path, so a wrong method gets a 405 whose Allow lists every method."""
+    table = dict(handlers)
+    if "GET" in table:
+        table["HEAD"] = table["GET"]
+
+    async def dispatch(request: Request) -> Response:
+        return await table[request.method](request)
+
+    return Route(path, dispatch, methods=list(table))
+
+
+def resource_routes(
+    registry: EntityRegistry, resources: ResourceService, statuses: StatusService
+) -> list[Route]:
+    """Every entity route: nested routes first so that flat paths never shadow them."""
+    routes: list[Route] = []
+    for desc in registry.kinds:
+        if desc.parent_kind is None:
+            continue
+        parent = registry.require(desc.parent_kind)
+        nested = KindRoutes(
+            resources=resources, statuses=statuses, desc=desc, parent=parent, flat=False
+        )
+        routes += nested.routes(f"{API_BASE}/{parent.plural}/{{parent_id}}/{desc.plural}")
+    for desc in registry.kinds:
+        flat = KindRoutes(resources=resources, statuses=statuses, desc=desc, flat=True)
+        routes += flat.routes(f"{API_BASE}/{desc.plural}")
+    generic = KindRoutes(resources=resources, statuses=statuses, desc=None, flat=True)
+    routes += generic.routes(f"{API_BASE}/resources")
+    return routes

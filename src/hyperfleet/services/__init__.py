@@ -1,0 +1,1 @@
+"""Use cases: own the transaction, raise hyperfleet.errors, no SQL, no HTTP."""

@@ -1,0 +1,88 @@
+"""Ports the services depend on; storage implements them, tests may fake them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from hyperfleet.domain.model import AdapterReport, Resource
+from hyperfleet.domain.search import Node, OrderTerm
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    kind: str | None
+    owner_id: str | None
+    search: Node | None
+    order: tuple[OrderTerm, ...]
+    page: int
+    size: int
+
+
+class ResourceRepository(Protocol):
+    async def insert(self, resource: Resource) -> None:
+        """Insert a new row; a live duplicate name raises errors.Conflict."""
+
+    async def get(self, resource_id: str) -> Resource | None: ...
+
+    async def get_for_update(self, resource_id: str) -> Resource | None:
+        """Read and lock the row until the transaction ends (SELECT … FOR UPDATE)."""
+
+    async def get_body(self, resource_id: str) -> tuple[str, str | None, bytes] | None:
+        """(kind, owner_id, rendered JSON) of a row, without decoding it."""
+
+    async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
+        """Write back a locked row (and its condition index rows when they changed)."""
+
+    async def list_bodies(self, query: ListQuery) -> tuple[list[bytes], int]: ...
+
+    async def children_for_update(self, owner_id: str) -> list[Resource]:
+        """Lock and return every direct child of `owner_id`, any kind."""
+
+    async def count_children(self, owner_id: str) -> tuple[int, int]:
+        """(live children, soft-deleted children) of `owner_id`."""
+
+    async def delete(self, resource_ids: Sequence[str]) -> None:
+        """Hard-delete rows (their statuses and condition rows go with them)."""
+
+    async def subtree_ids(self, resource_id: str) -> list[str]:
+        """`resource_id` and every descendant id, children before parents."""
+
+
+class StatusRepository(Protocol):
+    async def for_resource(self, resource_id: str) -> list[AdapterReport]: ...
+
+    async def upsert(self, resource_id: str, report: AdapterReport) -> None: ...
+
+    async def page(
+        self, resource_id: str, *, page: int, size: int
+    ) -> tuple[list[AdapterReport], int]: ...
+
+
+class Tx(Protocol):
+    @property
+    def resources(self) -> ResourceRepository: ...
+
+    @property
+    def statuses(self) -> StatusRepository: ...
+
+
+class UnitOfWork(Protocol):
+    def begin(self) -> AbstractAsyncContextManager[Tx]:
+        """One transaction: commits on normal exit, rolls back on any exception."""
+
+    def read(self) -> AbstractAsyncContextManager[Tx]:
+        """A connection for reads, without an explicit transaction."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class Observer(Protocol):
+    """Side-channel for metrics; the REST layer implements it with Prometheus."""
+
+    def reconciliation_started(self, kind: str, *, is_delete: bool) -> None: ...

@@ -1,0 +1,423 @@
+"""Resource use cases: create, read, list, patch, delete and force-delete, for every kind.
+
+Each write is one transaction (the unit of work) and locks what it depends on first: the
+parent on child creation, the resource on PATCH/DELETE, the whole subtree on cascades.
+Aggregated conditions are recomputed in the same transaction after every generation bump.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+import uuid_utils
+
+from hyperfleet.domain import aggregation, validation
+from hyperfleet.domain.entities import EntityRegistry
+from hyperfleet.domain.generation import is_effective_change
+from hyperfleet.domain.model import (
+    ConditionStatus,
+    EntityDescriptor,
+    OnParentDelete,
+    Resource,
+    ResourceCondition,
+)
+from hyperfleet.domain.search import parse_order, parse_search
+from hyperfleet.domain.spec_schemas import SpecSchemas
+from hyperfleet.errors import (
+    BadRequest,
+    NotFound,
+    StateConflict,
+    UnprocessableEntity,
+    ValidationFailed,
+    Violation,
+)
+from hyperfleet.services.ports import Clock, ListQuery, Observer, Tx, UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+API_BASE = "/api/hyperfleet/v1"
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return len(value) == 36  # noqa: PLR2004 - canonical hyphenated form only
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where a request addresses a resource: its kind (None on /resources) and parent."""
+
+    desc: EntityDescriptor | None
+    parent_id: str | None = None
+    parent_desc: EntityDescriptor | None = None
+
+    def matches(self, resource: Resource) -> bool:
+        if self.desc is not None and resource.kind != self.desc.kind:
+            return False
+        return self.parent_id is None or resource.owner_id == self.parent_id
+
+    @property
+    def kind_name(self) -> str:
+        return self.desc.kind if self.desc is not None else "Resource"
+
+
+class ResourceService:
+    def __init__(
+        self,
+        *,
+        uow: UnitOfWork,
+        registry: EntityRegistry,
+        clock: Clock,
+        observer: Observer,
+        spec_schemas: SpecSchemas | None = None,
+    ) -> None:
+        self._uow = uow
+        self._registry = registry
+        self._clock = clock
+        self._observer = observer
+        self._schemas = spec_schemas or SpecSchemas.empty()
+
+    @property
+    def registry(self) -> EntityRegistry:
+        return self._registry
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def get_body(self, scope: Scope, resource_id: str) -> bytes:
+        """The stored JSON of one resource; 404 unless it is of the scope's kind and parent."""
+        if is_uuid(resource_id):
+            async with self._uow.read() as tx:
+                row = await tx.resources.get_body(resource_id)
+            if row is not None:
+                kind, owner_id, body = row
+                kind_ok = scope.desc is None or scope.desc.kind == kind
+                if kind_ok and (scope.parent_id is None or owner_id == scope.parent_id):
+                    return body
+        raise _not_found(scope.kind_name, resource_id)
+
+    async def list_bodies(
+        self,
+        scope: Scope,
+        *,
+        search: str | None,
+        order: list[str],
+        page: int,
+        size: int,
+        kind_filter: str | None = None,
+    ) -> tuple[list[bytes], int]:
+        node = parse_search(search or "")
+        terms = parse_order(order)
+        kind = scope.desc.kind if scope.desc is not None else kind_filter
+        async with self._uow.read() as tx:
+            if scope.parent_id is not None:
+                await self._require_parent(tx, scope, lock=False)
+            return await tx.resources.list_bodies(
+                ListQuery(
+                    kind=kind,
+                    owner_id=scope.parent_id,
+                    search=node,
+                    order=terms,
+                    page=page,
+                    size=size,
+                )
+            )
+
+    # -- create ------------------------------------------------------------------------------
+
+    async def create(
+        self, scope: Scope, body: dict[str, Any], *, actor: str, flat: bool
+    ) -> Resource:
+        """Create a resource. On a flat or /resources route a child kind is a 422."""
+        desc = scope.desc or self._kind_from_body(body)
+        if flat and desc.is_child:
+            parent = self._registry.require(desc.parent_kind or "")
+            raise UnprocessableEntity(
+                f"{desc.kind} must be created under its parent: POST "
+                f"{API_BASE}/{parent.plural}/{{{parent.kind.lower()}_id}}/{desc.plural}",
+                violations=[Violation("kind", f"{desc.kind} is a child kind", "enum")],
+            )
+        validation.validate_kind(desc, body.get("kind"))
+        name = validation.validate_name(desc, body.get("name"))
+        spec = validation.validate_spec(body.get("spec"), required=True) or {}
+        labels = validation.validate_labels(body.get("labels"))
+        _reject_references(body.get("references"))
+        self._schemas.validate(desc.kind, spec)
+
+        now = self._clock.now()
+        new_id = str(uuid_utils.uuid7())
+        async with self._uow.begin() as tx:
+            owner: Resource | None = None
+            if scope.parent_id is not None:
+                owner = await self._require_parent(tx, scope, lock=True)
+                if owner.is_deleting:
+                    raise StateConflict(f"{owner.kind} '{owner.id}' is marked for deletion")
+            href = (
+                f"{owner.href}/{desc.plural}/{new_id}"
+                if owner is not None
+                else f"{API_BASE}/{desc.plural}/{new_id}"
+            )
+            resource = Resource(
+                id=new_id,
+                kind=desc.kind,
+                name=name,
+                href=href,
+                spec=spec,
+                labels=labels,
+                generation=1,
+                created_time=now,
+                updated_time=now,
+                created_by=actor,
+                updated_by=actor,
+                owner_id=owner.id if owner else None,
+                owner_kind=owner.kind if owner else None,
+                owner_href=owner.href if owner else None,
+            )
+            resource = replace(
+                resource, conditions=self._aggregate(tx_reports=[], resource=resource)
+            )
+            await tx.resources.insert(resource)
+        self._observer.reconciliation_started(desc.kind, is_delete=False)
+        return resource
+
+    def _kind_from_body(self, body: dict[str, Any]) -> EntityDescriptor:
+        kind = body.get("kind")
+        if kind is None or kind == "":
+            raise ValidationFailed(
+                "kind is required", violations=[Violation("kind", "kind is required", "required")]
+            )
+        desc = self._registry.get(kind) if isinstance(kind, str) else None
+        if desc is None:
+            message = f"unknown kind '{kind}'"
+            raise ValidationFailed(message, violations=[Violation("kind", message, "enum")])
+        return desc
+
+    # -- patch -------------------------------------------------------------------------------
+
+    async def patch(self, scope: Scope, resource_id: str, body: dict[str, Any], *, actor: str) -> Resource:
+        validation.validate_patch_fields(body)
+        if not any(k in body for k in validation.PATCHABLE_FIELDS):
+            raise BadRequest("at least one field must be provided for update")
+        spec = validation.validate_spec(body.get("spec"), required=False)
+        if "spec" in body and spec is None:
+            raise ValidationFailed(
+                "spec field must be an object",
+                violations=[Violation("spec", "spec field must be an object", "format")],
+            )
+        labels = validation.validate_labels(body["labels"]) if "labels" in body else None
+        if "labels" in body and body["labels"] is None:
+            labels = {}
+        _reject_references(body.get("references"))
+
+        async with self._uow.begin() as tx:
+            current = await self.locked(tx, scope, resource_id)
+            if spec is not None:
+                self._schemas.validate(current.kind, spec)
+            if current.is_deleting:
+                raise StateConflict(f"{current.kind} '{current.id}' is marked for deletion")
+            if not is_effective_change(
+                old_spec=current.spec,
+                new_spec=spec,
+                old_labels=current.labels,
+                new_labels=labels,
+            ):
+                return current
+            now = self._clock.now()
+            updated = replace(
+                current,
+                spec=spec if spec is not None else current.spec,
+                labels=labels if labels is not None else current.labels,
+                generation=current.generation + 1,
+                updated_time=now,
+                updated_by=actor,
+            )
+            updated = await self.reaggregate(tx, updated, previous=current)
+        return updated
+
+    # -- delete ------------------------------------------------------------------------------
+
+    async def delete(self, scope: Scope, resource_id: str, *, actor: str) -> Resource:
+        """Soft delete (cascading or restricted by child kinds); hard delete when nothing needs
+        finalizing. Idempotent on a resource already being deleted."""
+        async with self._uow.begin() as tx:
+            current = await self.locked(tx, scope, resource_id, delete_wording=True)
+            if current.is_deleting:
+                if await self.finish_if_done(tx, current):
+                    await self.finish_ancestors(tx, current)
+                return current
+            await self._check_restrict(tx, current)
+            now = self._clock.now()
+            result = await self._mark_deleting(tx, current, now=now, actor=actor)
+            if not await self.finish_if_done(tx, result):
+                return result
+            await self.finish_ancestors(tx, result)
+            return result
+
+    async def _check_restrict(self, tx: Tx, resource: Resource) -> None:
+        restricting = {
+            d.kind
+            for d in self._registry.children_of(resource.kind)
+            if d.on_parent_delete is OnParentDelete.RESTRICT
+        }
+        if not restricting:
+            return
+        for child in await tx.resources.children_for_update(resource.id):
+            if child.kind in restricting and not child.is_deleting:
+                raise StateConflict(
+                    f"Cannot delete {resource.kind} '{resource.id}': "
+                    f"active {child.kind}(s) exist"
+                )
+
+    async def _mark_deleting(
+        self, tx: Tx, resource: Resource, *, now: Any, actor: str
+    ) -> Resource:
+        """Mark `resource` and its live descendants deleting (generation +1 each)."""
+        for child in await tx.resources.children_for_update(resource.id):
+            if child.is_deleting:
+                continue
+            await self._check_restrict(tx, child)
+            marked = await self._mark_deleting(tx, child, now=now, actor=actor)
+            await self.finish_if_done(tx, marked)
+        marked = replace(
+            resource,
+            deleted_time=now,
+            deleted_by=actor,
+            generation=resource.generation + 1,
+            updated_time=now,
+        )
+        return await self.reaggregate(tx, marked, previous=resource, is_delete=True)
+
+    async def finish_if_done(self, tx: Tx, resource: Resource) -> bool:
+        """Hard-delete a deleting resource once every required adapter reported Finalized=True
+        at the current generation and no child rows remain. Returns True if it was deleted."""
+        if not resource.is_deleting:
+            return False
+        live, deleting = await tx.resources.count_children(resource.id)
+        if live or deleting:
+            return False
+        desc = self._registry.get(resource.kind)
+        required = desc.required_adapters if desc is not None else ()
+        if required:
+            reports = {r.adapter: r for r in await tx.statuses.for_resource(resource.id)}
+            for adapter in required:
+                report = reports.get(adapter)
+                if (
+                    report is None
+                    or report.observed_generation != resource.generation
+                    or report.status_of("Finalized") is not ConditionStatus.TRUE
+                ):
+                    return False
+        await tx.resources.delete([resource.id])
+        log.info("resource hard-deleted", kind=resource.kind, resource_id=resource.id)
+        return True
+
+    async def finish_ancestors(self, tx: Tx, resource: Resource) -> None:
+        """After a hard delete, the parent may have been waiting only for this child."""
+        owner_id = resource.owner_id
+        while owner_id is not None:
+            owner = await tx.resources.get_for_update(owner_id)
+            if owner is None or not await self.finish_if_done(tx, owner):
+                return
+            owner_id = owner.owner_id
+
+    # -- force delete ------------------------------------------------------------------------
+
+    async def force_delete(
+        self, scope: Scope, resource_id: str, body: Any, *, actor: str
+    ) -> None:
+        reason = validation.validate_force_delete_reason(body)
+        async with self._uow.begin() as tx:
+            current = await self.locked(tx, scope, resource_id)
+            if not current.is_deleting:
+                raise StateConflict(f"{current.kind} '{current.id}' is not in Finalizing state")
+            ids = await tx.resources.subtree_ids(current.id)
+            await tx.resources.delete(ids)
+            log.warning(
+                "resource force-deleted",
+                kind=current.kind,
+                resource_id=current.id,
+                actor=actor,
+                reason=reason,
+                descendant_ids=[i for i in ids if i != current.id],
+            )
+            await self.finish_ancestors(tx, current)
+
+    # -- shared ------------------------------------------------------------------------------
+
+    async def locked(
+        self, tx: Tx, scope: Scope, resource_id: str, *, delete_wording: bool = False
+    ) -> Resource:
+        resource = await tx.resources.get_for_update(resource_id) if is_uuid(resource_id) else None
+        if resource is None or not scope.matches(resource):
+            if delete_wording:
+                raise NotFound(f"{scope.kind_name} not found")
+            raise _not_found(scope.kind_name, resource_id)
+        return resource
+
+    async def _require_parent(self, tx: Tx, scope: Scope, *, lock: bool) -> Resource:
+        parent_kind = scope.parent_desc.kind if scope.parent_desc else "Resource"
+        parent_id = scope.parent_id or ""
+        parent = None
+        if is_uuid(parent_id):
+            fetch = tx.resources.get_for_update if lock else tx.resources.get
+            parent = await fetch(parent_id)
+        if parent is None or (scope.parent_desc and parent.kind != scope.parent_desc.kind):
+            raise _not_found(parent_kind, parent_id)
+        return parent
+
+    def _aggregate(self, *, tx_reports: list[Any], resource: Resource, has_children: bool = False) -> tuple[ResourceCondition, ...]:
+        desc = self._registry.get(resource.kind)
+        return aggregation.aggregate(
+            generation=resource.generation,
+            required_adapters=desc.required_adapters if desc is not None else (),
+            reports=tx_reports,
+            previous=resource.conditions,
+            ref_time=resource.updated_time,
+            is_deleting=resource.is_deleting,
+            has_active_children=has_children,
+        )
+
+    async def reaggregate(
+        self, tx: Tx, resource: Resource, *, previous: Resource, is_delete: bool = False
+    ) -> Resource:
+        """Recompute conditions for `resource` and save it (one write per row)."""
+        reports = await tx.statuses.for_resource(resource.id)
+        has_children = False
+        if resource.is_deleting:
+            live, deleting = await tx.resources.count_children(resource.id)
+            has_children = bool(live or deleting)
+        conditions = self._aggregate(tx_reports=reports, resource=resource, has_children=has_children)
+        updated = replace(resource, conditions=conditions)
+        await tx.resources.save(updated, conditions_changed=conditions != previous.conditions)
+        if _reconciled_fell(previous.conditions, conditions):
+            self._observer.reconciliation_started(resource.kind, is_delete=is_delete)
+        return updated
+
+
+def _reconciled_fell(
+    before: tuple[ResourceCondition, ...], after: tuple[ResourceCondition, ...]
+) -> bool:
+    old = next((c for c in before if c.type == "Reconciled"), None)
+    new = next((c for c in after if c.type == "Reconciled"), None)
+    return (
+        new is not None
+        and new.status is ConditionStatus.FALSE
+        and (old is None or old.status is ConditionStatus.TRUE or old.observed_generation != new.observed_generation)
+    )
+
+
+def _reject_references(references: Any) -> None:
+    """No kind declares reference types yet: only an empty map is accepted."""
+    if references is None or references == {}:
+        return
+    message = "references are not supported for this kind"
+    raise ValidationFailed(message, violations=[Violation("references", message, "enum")])
+
+
+def _not_found(kind: str, resource_id: str) -> NotFound:
+    return NotFound(f"{kind} with id='{resource_id}' not found")

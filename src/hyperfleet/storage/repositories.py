@@ -1,0 +1,319 @@
+"""SQL implementations of the service ports. Rows become domain values here and nowhere else."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from hyperfleet.domain.model import (
+    AdapterCondition,
+    AdapterReport,
+    ConditionStatus,
+    Resource,
+    ResourceCondition,
+)
+from hyperfleet.domain.render import render_resource
+from hyperfleet.errors import Conflict
+from hyperfleet.services.ports import ListQuery
+from hyperfleet.storage.search_sql import compile_order, compile_search
+
+_COLUMNS = (
+    "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
+    "conditions, created_time, updated_time, created_by, updated_by, deleted_time, deleted_by"
+)
+
+
+def _ts(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _condition_from_json(item: dict[str, Any]) -> ResourceCondition:
+    return ResourceCondition(
+        type=item["type"],
+        status=ConditionStatus(item["status"]),
+        reason=item.get("reason"),
+        message=item.get("message"),
+        observed_generation=item["observed_generation"],
+        created_time=_ts(item["created_time"]),
+        last_updated_time=_ts(item["last_updated_time"]),
+        last_transition_time=_ts(item["last_transition_time"]),
+    )
+
+
+def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
+    return {
+        "type": cond.type,
+        "status": cond.status.value,
+        "reason": cond.reason,
+        "message": cond.message,
+        "observed_generation": cond.observed_generation,
+        "created_time": cond.created_time.isoformat(),
+        "last_updated_time": cond.last_updated_time.isoformat(),
+        "last_transition_time": cond.last_transition_time.isoformat(),
+    }
+
+
+def _resource(row: asyncpg.Record) -> Resource:
+    return Resource(
+        id=row["id"],
+        kind=row["kind"],
+        name=row["name"],
+        href=row["href"],
+        spec=row["spec"],
+        labels=row["labels"],
+        generation=row["generation"],
+        created_time=row["created_time"],
+        updated_time=row["updated_time"],
+        created_by=row["created_by"],
+        updated_by=row["updated_by"],
+        owner_id=row["owner_id"],
+        owner_kind=row["owner_kind"],
+        owner_href=row["owner_href"],
+        deleted_time=row["deleted_time"],
+        deleted_by=row["deleted_by"],
+        conditions=tuple(_condition_from_json(c) for c in row["conditions"]),
+    )
+
+
+class SqlResourceRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def insert(self, resource: Resource) -> None:
+        try:
+            await self._conn.execute(
+                "INSERT INTO resources (id, kind, name, href, owner_id, owner_kind, owner_href,"
+                " spec, labels, generation, conditions, created_time, updated_time, created_by,"
+                " updated_by, deleted_time, deleted_by, body)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+                " $16, $17, $18)",
+                resource.id,
+                resource.kind,
+                resource.name,
+                resource.href,
+                resource.owner_id,
+                resource.owner_kind,
+                resource.owner_href,
+                resource.spec,
+                resource.labels,
+                resource.generation,
+                [_condition_to_json(c) for c in resource.conditions],
+                resource.created_time,
+                resource.updated_time,
+                resource.created_by,
+                resource.updated_by,
+                resource.deleted_time,
+                resource.deleted_by,
+                render_resource(resource),
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise Conflict(f"This {resource.kind} already exists") from exc
+        await self._write_conditions(resource)
+
+    async def get(self, resource_id: str) -> Resource | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM resources WHERE id = $1", resource_id
+        )
+        return _resource(row) if row is not None else None
+
+    async def get_for_update(self, resource_id: str) -> Resource | None:
+        row = await self._conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM resources WHERE id = $1 FOR UPDATE", resource_id
+        )
+        return _resource(row) if row is not None else None
+
+    async def get_body(self, resource_id: str) -> tuple[str, str | None, bytes] | None:
+        row = await self._conn.fetchrow(
+            "SELECT kind, owner_id, body FROM resources WHERE id = $1", resource_id
+        )
+        return (row["kind"], row["owner_id"], row["body"]) if row is not None else None
+
+    async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
+        await self._conn.execute(
+            "UPDATE resources SET spec = $2, labels = $3, generation = $4, conditions = $5,"
+            " updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10"
+            " WHERE id = $1",
+            resource.id,
+            resource.spec,
+            resource.labels,
+            resource.generation,
+            [_condition_to_json(c) for c in resource.conditions],
+            resource.updated_time,
+            resource.updated_by,
+            resource.deleted_time,
+            resource.deleted_by,
+            render_resource(resource),
+        )
+        if conditions_changed:
+            await self._conn.execute(
+                "DELETE FROM resource_conditions WHERE resource_id = $1", resource.id
+            )
+            await self._write_conditions(resource)
+
+    async def _write_conditions(self, resource: Resource) -> None:
+        conds = resource.conditions
+        if not conds:
+            return
+        await self._conn.execute(
+            "INSERT INTO resource_conditions (resource_id, type, status, reason, message,"
+            " observed_generation, created_time, last_updated_time, last_transition_time)"
+            " SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],"
+            " $6::int[], $7::timestamptz[], $8::timestamptz[], $9::timestamptz[])",
+            resource.id,
+            [c.type for c in conds],
+            [c.status.value for c in conds],
+            [c.reason for c in conds],
+            [c.message for c in conds],
+            [c.observed_generation for c in conds],
+            [c.created_time for c in conds],
+            [c.last_updated_time for c in conds],
+            [c.last_transition_time for c in conds],
+        )
+
+    async def list_bodies(self, query: ListQuery) -> tuple[list[bytes], int]:
+        params: list[object] = []
+        where: list[str] = []
+        if query.kind is not None:
+            params.append(query.kind)
+            where.append(f"r.kind = ${len(params)}")
+        if query.owner_id is not None:
+            params.append(query.owner_id)
+            where.append(f"r.owner_id = ${len(params)}")
+        if query.search is not None:
+            where.append(f"({compile_search(query.search, params)})")
+        clause = " AND ".join(where) or "TRUE"
+        total = await self._conn.fetchval(
+            f"SELECT count(*) FROM resources r WHERE {clause}",  # noqa: S608 - allowlisted SQL
+            *params,
+        )
+        page_params = [*params, query.size, (query.page - 1) * query.size]
+        rows = await self._conn.fetch(
+            f"SELECT r.body FROM resources r WHERE {clause} {compile_order(query.order)}"  # noqa: S608
+            f" LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
+            *page_params,
+        )
+        return [r["body"] for r in rows], int(total)
+
+    async def children_for_update(self, owner_id: str) -> list[Resource]:
+        rows = await self._conn.fetch(
+            f"SELECT {_COLUMNS} FROM resources WHERE owner_id = $1 ORDER BY id FOR UPDATE",
+            owner_id,
+        )
+        return [_resource(r) for r in rows]
+
+    async def count_children(self, owner_id: str) -> tuple[int, int]:
+        row = await self._conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE deleted_time IS NULL) AS live,"
+            " count(*) FILTER (WHERE deleted_time IS NOT NULL) AS deleting"
+            " FROM resources WHERE owner_id = $1",
+            owner_id,
+        )
+        assert row is not None  # noqa: S101 - an aggregate always returns one row
+        return int(row["live"]), int(row["deleting"])
+
+    async def delete(self, resource_ids: Sequence[str]) -> None:
+        await self._conn.execute(
+            "DELETE FROM resources WHERE id = ANY($1::uuid[])", list(resource_ids)
+        )
+
+    async def subtree_ids(self, resource_id: str) -> list[str]:
+        rows = await self._conn.fetch(
+            "WITH RECURSIVE tree(id, depth) AS ("
+            " SELECT id, 0 FROM resources WHERE id = $1"
+            " UNION ALL SELECT r.id, tree.depth + 1 FROM resources r"
+            " JOIN tree ON r.owner_id = tree.id)"
+            " SELECT id FROM tree ORDER BY depth DESC, id",
+            resource_id,
+        )
+        ids = [r["id"] for r in rows]
+        await self._conn.execute(
+            "SELECT 1 FROM resources WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids
+        )
+        return ids
+
+
+def _report(row: asyncpg.Record) -> AdapterReport:
+    return AdapterReport(
+        adapter=row["adapter"],
+        observed_generation=row["observed_generation"],
+        conditions=tuple(
+            AdapterCondition(
+                type=c["type"],
+                status=ConditionStatus(c["status"]),
+                reason=c.get("reason"),
+                message=c.get("message"),
+                last_transition_time=_ts(c["last_transition_time"]),
+            )
+            for c in row["conditions"]
+            if c.get("status") in ConditionStatus.__members__.values()
+        ),
+        created_time=row["created_time"],
+        last_report_time=row["last_report_time"],
+        data=row["data"],
+        metadata=row["metadata"],
+    )
+
+
+_STATUS_COLUMNS = (
+    "adapter, observed_generation, conditions, data, metadata, created_time, last_report_time"
+)
+
+
+class SqlStatusRepository:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._conn = conn
+
+    async def for_resource(self, resource_id: str) -> list[AdapterReport]:
+        rows = await self._conn.fetch(
+            f"SELECT {_STATUS_COLUMNS} FROM adapter_statuses WHERE resource_id = $1"
+            " ORDER BY adapter",
+            resource_id,
+        )
+        return [_report(r) for r in rows]
+
+    async def upsert(self, resource_id: str, report: AdapterReport) -> None:
+        conditions = [
+            {
+                "type": c.type,
+                "status": c.status.value,
+                "reason": c.reason,
+                "message": c.message,
+                "last_transition_time": c.last_transition_time.isoformat(),
+            }
+            for c in report.conditions
+        ]
+        await self._conn.execute(
+            "INSERT INTO adapter_statuses (resource_id, adapter, observed_generation, conditions,"
+            " data, metadata, created_time, last_report_time)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (resource_id, adapter) DO UPDATE SET"
+            " observed_generation = EXCLUDED.observed_generation,"
+            " conditions = EXCLUDED.conditions, data = EXCLUDED.data,"
+            " metadata = EXCLUDED.metadata, last_report_time = EXCLUDED.last_report_time",
+            resource_id,
+            report.adapter,
+            report.observed_generation,
+            conditions,
+            report.data,
+            report.metadata,
+            report.created_time,
+            report.last_report_time,
+        )
+
+    async def page(
+        self, resource_id: str, *, page: int, size: int
+    ) -> tuple[list[AdapterReport], int]:
+        total = await self._conn.fetchval(
+            "SELECT count(*) FROM adapter_statuses WHERE resource_id = $1", resource_id
+        )
+        rows = await self._conn.fetch(
+            f"SELECT {_STATUS_COLUMNS} FROM adapter_statuses WHERE resource_id = $1"
+            " ORDER BY adapter LIMIT $2 OFFSET $3",
+            resource_id,
+            size,
+            (page - 1) * size,
+        )
+        return [_report(r) for r in rows], int(total)

