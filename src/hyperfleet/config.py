@@ -122,7 +122,11 @@ class Settings(BaseSettings):
 class _YamlSource(PydanticBaseSettingsSource):
     """The YAML file's content, read by `load_settings` and handed over through a ContextVar."""
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(
+        self,
+        field: FieldInfo,  # noqa: ARG002 - part of the hook signature
+        field_name: str,
+    ) -> tuple[Any, str, bool]:
         data = _yaml_data.get() or {}
         return data.get(field_name), field_name, False
 

@@ -1,24 +1,24 @@
 """Errors HyperFleet raises on purpose.
 
-    HyperFleetError                      500  HYPERFLEET-INT-001
-    ├── ValidationFailed                 400  HYPERFLEET-VAL-000  (violations: field-level details)
-    │   └── UnprocessableEntity          422  HYPERFLEET-VAL-000  (child kind created on a flat route)
-    ├── BadRequest                       400  HYPERFLEET-VAL-005  (search, order, empty PATCH)
-    ├── MalformedRequest                 400  HYPERFLEET-VAL-006  (bad JSON, unknown PATCH field)
-    ├── Unauthenticated                  401  HYPERFLEET-AUT-001  (no credentials)
-    │   ├── InvalidCredentials           401  HYPERFLEET-AUT-002  (bad scheme, signature, issuer…)
-    │   └── InvalidToken                 401  HYPERFLEET-AUT-003  (expired token)
-    ├── Forbidden                        403  HYPERFLEET-AUZ-001
-    ├── EndpointNotFound                 404  HYPERFLEET-NTF-000  (no such route)
-    ├── NotFound                         404  HYPERFLEET-NTF-001  (no such resource)
-    ├── MethodNotAllowed                 405  HYPERFLEET-MTH-001  (carries the Allow list)
-    ├── Conflict                         409  HYPERFLEET-CNF-001  (duplicate name)
-    │   ├── StateConflict                409  HYPERFLEET-CNF-003  (being deleted, not finalizing…)
-    │   ├── GenerationConflict           409  HYPERFLEET-CNF-004  (post-MVP strict policy)
-    │   └── DependencyConflict           409  HYPERFLEET-CNF-005  (post-MVP adapter dependencies)
-    ├── PreconditionFailed               412  HYPERFLEET-CNF-006  (If-Match mismatch)
-    ├── Unavailable                      503  HYPERFLEET-SVC-001  (database unreachable)
-    └── Timeout                          504  HYPERFLEET-SVC-002  (statement timeout)
+    HyperFleetError                     500  HYPERFLEET-INT-001
+    ├── ValidationFailed                400  HYPERFLEET-VAL-000  (violations: field-level details)
+    │   └── UnprocessableEntity         422  HYPERFLEET-VAL-000  (child kind on a flat route)
+    ├── BadRequest                      400  HYPERFLEET-VAL-005  (search, order, empty PATCH)
+    ├── MalformedRequest                400  HYPERFLEET-VAL-006  (bad JSON, unknown PATCH field)
+    ├── Unauthenticated                 401  HYPERFLEET-AUT-001  (no credentials)
+    │   ├── InvalidCredentials          401  HYPERFLEET-AUT-002  (bad scheme, signature, issuer…)
+    │   └── InvalidToken                401  HYPERFLEET-AUT-003  (expired token)
+    ├── Forbidden                       403  HYPERFLEET-AUZ-001
+    ├── EndpointNotFound                404  HYPERFLEET-NTF-000  (no such route)
+    ├── NotFound                        404  HYPERFLEET-NTF-001  (no such resource)
+    ├── MethodNotAllowed                405  HYPERFLEET-MTH-001  (carries the Allow list)
+    ├── Conflict                        409  HYPERFLEET-CNF-001  (duplicate name)
+    │   ├── StateConflict               409  HYPERFLEET-CNF-003  (being deleted, not finalizing…)
+    │   ├── GenerationConflict          409  HYPERFLEET-CNF-004  (post-MVP strict policy)
+    │   └── DependencyConflict          409  HYPERFLEET-CNF-005  (post-MVP adapter dependencies)
+    ├── PreconditionFailed              412  HYPERFLEET-CNF-006  (If-Match mismatch)
+    ├── Unavailable                     503  HYPERFLEET-SVC-001  (database unreachable)
+    └── Timeout                         504  HYPERFLEET-SVC-002  (statement timeout)
 
 Services and storage raise these; `hyperfleet.rest.problems` is the only place that renders them.
 This module imports no framework. `docs/errors.md` lists the same table; a unit test keeps the
@@ -28,7 +28,8 @@ two in step.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, ClassVar
 
 TYPE_BASE = "https://api.hyperfleet.io/errors/"
@@ -42,7 +43,7 @@ class Violation:
     message: str
     constraint: str | None = None
     value: Any = None
-    has_value: bool = field(default=False, compare=False)
+    has_value: bool = dataclass_field(default=False, compare=False)
 
     @classmethod
     def with_value(

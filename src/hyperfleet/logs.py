@@ -5,21 +5,27 @@ from __future__ import annotations
 import logging
 import socket
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 from hyperfleet import __version__
 from hyperfleet.config import LoggingSettings
 
-_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-           "error": logging.ERROR}
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 
 def configure_logging(settings: LoggingSettings, *, component: str = "api") -> None:
     level = _LEVELS[settings.level]
     hostname = socket.gethostname()
 
-    def add_static(_: object, __: str, event: dict[str, object]) -> dict[str, object]:
+    def add_static(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         event.setdefault("component", component)
         event.setdefault("version", __version__)
         event.setdefault("hostname", hostname)

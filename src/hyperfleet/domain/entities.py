@@ -124,9 +124,7 @@ def _validate(registry: EntityRegistry, origin: Mapping[str, str]) -> list[tuple
     return errors
 
 
-def _ownership_cycles(
-    registry: EntityRegistry, origin: Mapping[str, str]
-) -> list[tuple[str, str]]:
+def _ownership_cycles(registry: EntityRegistry, origin: Mapping[str, str]) -> list[tuple[str, str]]:
     errors = []
     for desc in registry.kinds:
         seen = {desc.kind}

@@ -1,5 +1,4 @@
-"""Adapter status reports: decoding and validation, the acceptance policy, and the merge into the
-stored row.
+"""Adapter status reports: validation, the acceptance policy, the merge into the stored row.
 
 The acceptance policy is one seam (`judge`): the reference's "discard" rules live here, and the
 post-MVP strict/lenient policies plug in beside them.
@@ -100,9 +99,7 @@ def parse_report(body: Mapping[str, Any], *, now: datetime) -> IncomingReport:
     if generation < 1:
         raise _fail("observed_generation", "observed_generation must be >= 1", "min")
     if generation > INT32_MAX:
-        raise _fail(
-            "observed_generation", f"observed_generation must be <= {INT32_MAX}", "max"
-        )
+        raise _fail("observed_generation", f"observed_generation must be <= {INT32_MAX}", "max")
     conditions = _parse_conditions(raw_conditions or [])
     if raw_time is None:
         raise _fail("observed_time", "observed_time is required", "required")
@@ -197,14 +194,16 @@ def merge(report: IncomingReport, stored: AdapterReport | None) -> AdapterReport
     conditions = []
     for cond in report.conditions:
         previous = stored.condition(cond.type) if stored is not None else None
-        changed = previous is None or previous.status != cond.status
+        changed = previous is None or previous.status is not cond.status
         conditions.append(
             AdapterCondition(
                 type=cond.type,
                 status=cond.status,
                 reason=cond.reason,
                 message=cond.message,
-                last_transition_time=at if changed else previous.last_transition_time,
+                last_transition_time=(
+                    previous.last_transition_time if previous is not None and not changed else at
+                ),
             )
         )
     return AdapterReport(

@@ -39,9 +39,8 @@ class SpecSchemas:
             if not name:
                 continue
             if name not in schemas:
-                raise ValueError(
-                    f"entities({desc.kind}).spec_schema_name: schema {name!r} is not in the document"
-                )
+                msg = f"entities({desc.kind}).spec_schema_name: no schema {name!r} in the document"
+                raise ValueError(msg)
             root = {**document, "$ref": f"#/components/schemas/{name}"}
             try:
                 Draft202012Validator.check_schema(schemas[name])

@@ -26,9 +26,11 @@ LABEL_NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?)?$")
 
 
-def check_body_values(value: Any, path: str = "") -> None:
-    """Reject what JSONB or downstream consumers cannot hold: NUL characters, integers outside
-    int64, and nesting deeper than MAX_DEPTH. Raises ValidationFailed naming the field."""
+def check_body_values(value: Any, path: str = "") -> None:  # noqa: C901 - one flat type switch
+    """Reject what JSONB or consumers cannot hold: NUL, integers outside int64, deep nesting.
+
+    Raises ValidationFailed naming the field.
+    """
     stack: list[tuple[Any, str, int]] = [(value, path, 0)]
     while stack:
         item, where, depth = stack.pop()
@@ -120,7 +122,9 @@ def validate_labels(labels: Any) -> dict[str, str]:
             problems.append(Violation(where, "label values must be strings", "format"))
         elif len(value) > 63:  # noqa: PLR2004 - Kubernetes limit
             problems.append(
-                Violation.with_value(where, "label value must be at most 63 characters", value, "max_length")
+                Violation.with_value(
+                    where, "label value must be at most 63 characters", value, "max_length"
+                )
             )
         elif not LABEL_VALUE_RE.match(value):
             problems.append(
@@ -137,7 +141,7 @@ def validate_labels(labels: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
-def _label_key_problem(key: str) -> str | None:
+def _label_key_problem(key: str) -> str | None:  # noqa: PLR0911 - one message per rule
     if not key:
         return "label key must not be empty"
     if len(key) > 255:  # noqa: PLR2004 - reference limit

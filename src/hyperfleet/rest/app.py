@@ -65,7 +65,9 @@ class AppState:
     async def refresh_metrics(self) -> None:
         if self.pool is None:
             return
-        self.metrics.set_pool(self.pool.get_size(), self.pool.get_size() - self.pool.get_idle_size())
+        self.metrics.set_pool(
+            self.pool.get_size(), self.pool.get_size() - self.pool.get_idle_size()
+        )
         with contextlib.suppress(Exception):
             self.metrics.set_reconciliation(
                 await reconciliation_stats(
@@ -151,7 +153,7 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
             allow = (exc.headers or {}).get("Allow", "")
             error = MethodNotAllowed(
                 f"Method {request.method} is not allowed on '{request.url.path}'",
-                allow=[m.strip() for m in allow.split(",") if m.strip()],
+                allow=sorted({m.strip() for m in allow.split(",") if m.strip()}),
             )
         elif exc.status_code == 404:  # noqa: PLR2004
             error = EndpointNotFound(f"The requested endpoint '{request.url.path}' does not exist")

@@ -102,9 +102,7 @@ class Metrics:
             COMPONENT, __version__, kind.lower(), str(is_delete).lower()
         ).inc()
 
-    def set_reconciliation(
-        self, rows: Iterable[tuple[str, bool, int, int, float]]
-    ) -> None:
+    def set_reconciliation(self, rows: Iterable[tuple[str, bool, int, int, float]]) -> None:
         """Rows of (kind, is_delete, pending, stuck, max stuck seconds); absent → zero."""
         values = {(k.lower(), d): (p, s, m) for k, d, p, s, m in rows}
         keys = {(k, d) for k in self._kinds for d in (False, True)} | set(values)

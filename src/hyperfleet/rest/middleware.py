@@ -1,5 +1,7 @@
-"""One pure-ASGI middleware for every request: request id, trailing-slash stripping,
-authentication of API routes, metrics, access log, and problem+json for anything that escapes.
+"""One pure-ASGI middleware for every request.
+
+It assigns the request id, strips a trailing slash, authenticates API routes, records metrics
+and the access log, and renders problem+json for anything that escapes the handlers.
 
 Pure ASGI (not BaseHTTPMiddleware) because it runs on every request of the hot path.
 """
@@ -90,7 +92,9 @@ class RequestMiddleware:
             log.exception("unhandled error", request_id=request_id, path=path)
             if response_started:
                 raise
-            await _send_problem(send_wrapper, HyperFleetError("Unspecified error"), path, request_id)
+            await _send_problem(
+                send_wrapper, HyperFleetError("Unspecified error"), path, request_id
+            )
         finally:
             elapsed = time.perf_counter() - started
             status = status_holder[0]

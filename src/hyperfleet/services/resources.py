@@ -199,7 +199,9 @@ class ResourceService:
 
     # -- patch -------------------------------------------------------------------------------
 
-    async def patch(self, scope: Scope, resource_id: str, body: dict[str, Any], *, actor: str) -> Resource:
+    async def patch(
+        self, scope: Scope, resource_id: str, body: dict[str, Any], *, actor: str
+    ) -> Resource:
         validation.validate_patch_fields(body)
         if not any(k in body for k in validation.PATCHABLE_FIELDS):
             raise BadRequest("at least one field must be provided for update")
@@ -236,14 +238,15 @@ class ResourceService:
                 updated_time=now,
                 updated_by=actor,
             )
-            updated = await self.reaggregate(tx, updated, previous=current)
-        return updated
+            return await self.reaggregate(tx, updated, previous=current)
 
     # -- delete ------------------------------------------------------------------------------
 
     async def delete(self, scope: Scope, resource_id: str, *, actor: str) -> Resource:
-        """Soft delete (cascading or restricted by child kinds); hard delete when nothing needs
-        finalizing. Idempotent on a resource already being deleted."""
+        """Soft delete, cascading or restricted by child kinds; idempotent when repeated.
+
+        The row is hard-deleted at once when nothing needs finalizing.
+        """
         async with self._uow.begin() as tx:
             current = await self.locked(tx, scope, resource_id, delete_wording=True)
             if current.is_deleting:
@@ -269,13 +272,10 @@ class ResourceService:
         for child in await tx.resources.children_for_update(resource.id):
             if child.kind in restricting and not child.is_deleting:
                 raise StateConflict(
-                    f"Cannot delete {resource.kind} '{resource.id}': "
-                    f"active {child.kind}(s) exist"
+                    f"Cannot delete {resource.kind} '{resource.id}': active {child.kind}(s) exist"
                 )
 
-    async def _mark_deleting(
-        self, tx: Tx, resource: Resource, *, now: Any, actor: str
-    ) -> Resource:
+    async def _mark_deleting(self, tx: Tx, resource: Resource, *, now: Any, actor: str) -> Resource:
         """Mark `resource` and its live descendants deleting (generation +1 each)."""
         for child in await tx.resources.children_for_update(resource.id):
             if child.is_deleting:
@@ -293,8 +293,11 @@ class ResourceService:
         return await self.reaggregate(tx, marked, previous=resource, is_delete=True)
 
     async def finish_if_done(self, tx: Tx, resource: Resource) -> bool:
-        """Hard-delete a deleting resource once every required adapter reported Finalized=True
-        at the current generation and no child rows remain. Returns True if it was deleted."""
+        """Hard-delete a deleting resource when nothing is left to finalize; True if deleted.
+
+        That is: every required adapter reported Finalized=True at the current generation and
+        no child rows remain.
+        """
         if not resource.is_deleting:
             return False
         live, deleting = await tx.resources.count_children(resource.id)
@@ -327,9 +330,7 @@ class ResourceService:
 
     # -- force delete ------------------------------------------------------------------------
 
-    async def force_delete(
-        self, scope: Scope, resource_id: str, body: Any, *, actor: str
-    ) -> None:
+    async def force_delete(self, scope: Scope, resource_id: str, body: Any, *, actor: str) -> None:
         reason = validation.validate_force_delete_reason(body)
         async with self._uow.begin() as tx:
             current = await self.locked(tx, scope, resource_id)
@@ -370,7 +371,9 @@ class ResourceService:
             raise _not_found(parent_kind, parent_id)
         return parent
 
-    def _aggregate(self, *, tx_reports: list[Any], resource: Resource, has_children: bool = False) -> tuple[ResourceCondition, ...]:
+    def _aggregate(
+        self, *, tx_reports: list[Any], resource: Resource, has_children: bool = False
+    ) -> tuple[ResourceCondition, ...]:
         desc = self._registry.get(resource.kind)
         return aggregation.aggregate(
             generation=resource.generation,
@@ -391,7 +394,9 @@ class ResourceService:
         if resource.is_deleting:
             live, deleting = await tx.resources.count_children(resource.id)
             has_children = bool(live or deleting)
-        conditions = self._aggregate(tx_reports=reports, resource=resource, has_children=has_children)
+        conditions = self._aggregate(
+            tx_reports=reports, resource=resource, has_children=has_children
+        )
         updated = replace(resource, conditions=conditions)
         await tx.resources.save(updated, conditions_changed=conditions != previous.conditions)
         if _reconciled_fell(previous.conditions, conditions):
@@ -407,7 +412,11 @@ def _reconciled_fell(
     return (
         new is not None
         and new.status is ConditionStatus.FALSE
-        and (old is None or old.status is ConditionStatus.TRUE or old.observed_generation != new.observed_generation)
+        and (
+            old is None
+            or old.status is ConditionStatus.TRUE
+            or old.observed_generation != new.observed_generation
+        )
     )
 
 

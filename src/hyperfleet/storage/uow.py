@@ -78,9 +78,9 @@ class SqlUnitOfWork:
                 raise
             raise mapped from exc
 
-    async def ping(self, timeout: float) -> bool:
+    async def ping(self, seconds: float) -> bool:
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(seconds):
                 async with self._pool.acquire() as conn:
                     await conn.fetchval("SELECT 1")
         except Exception:  # noqa: BLE001 - readiness: any failure means "not ready"

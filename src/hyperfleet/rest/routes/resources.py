@@ -1,6 +1,8 @@
-"""Routes for every entity kind (flat, nested under the parent, and the kind-agnostic
-`/resources` set) and their adapter statuses. Each handler parses, calls one service method and
-presents the result; no rules live here."""
+"""Routes for every entity kind and their adapter statuses.
+
+Flat routes, routes nested under the parent, and the kind-agnostic `/resources` set. Each
+handler parses, calls one service method and presents the result; no rules live here.
+"""
 
 from __future__ import annotations
 
@@ -70,7 +72,7 @@ class KindRoutes:
             return Scope(self.desc, request.path_params["parent_id"], self.parent)
         return Scope(self.desc)
 
-    async def list(self, request: Request) -> Response:
+    async def list_items(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
         fields = params.fields_param(request)
         kind_filter = None
@@ -144,7 +146,7 @@ class KindRoutes:
     def routes(self, collection: str) -> list[Route]:
         item = f"{collection}/{{id}}"
         return [
-            method_route(collection, {"GET": self.list, "POST": self.create}),
+            method_route(collection, {"GET": self.list_items, "POST": self.create}),
             method_route(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete}),
             method_route(f"{item}/force-delete", {"POST": self.force_delete}),
             method_route(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status}),
