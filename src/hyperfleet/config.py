@@ -25,14 +25,16 @@ _yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("_yaml_data", default
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
+    """Address the API binds to."""
     port: int = Field(default=8000, ge=0, le=65535)
-    request_timeout_seconds: float = Field(default=30.0, gt=0)
+    """Port of the API, health and metrics endpoints."""
     shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
+    """How long in-flight requests may drain after SIGTERM."""
     spec_schema_path: str | None = None
     """OpenAPI file whose `components.schemas` hold per-kind spec schemas (`spec_schema_name`)."""
 
@@ -41,30 +43,46 @@ class DatabaseSettings(_Section):
     url: str | None = None
     """libpq-style URL; unset → an embedded PostgreSQL in `data_dir`."""
     data_dir: str | None = None
+    """Embedded PostgreSQL data directory (default: the user data dir)."""
     pool_min_size: int = Field(default=2, ge=0)
+    """Connections opened at start."""
     pool_max_size: int = Field(default=20, ge=1)
+    """Most connections the pool holds."""
     statement_timeout_ms: int = Field(default=30_000, ge=0)
+    """PostgreSQL statement_timeout per connection (0 = none); a timeout answers 504."""
     ping_timeout_seconds: float = Field(default=2.0, gt=0)
+    """Readiness probe's database ping timeout."""
 
 
 class AuthSettings(_Section):
     enabled: bool = False
+    """Require RS256 bearer tokens on API routes."""
     jwks_file: str | None = None
+    """JWKS JSON file with the signing keys."""
     jwks_url: str | None = None
+    """JWKS URL (https, or http on loopback) with the signing keys."""
     issuer: str | None = None
+    """Required `iss` claim, when set."""
     audience: str | None = None
+    """Required `aud` claim, when set."""
     identity_claim: str = "email"
+    """Claim naming the caller (falls back to `sub`); fills created_by/updated_by/deleted_by."""
     leeway_seconds: int = Field(default=30, ge=0)
+    """Clock skew tolerated on `exp`/`nbf`."""
     jwks_refresh_seconds: int = Field(default=300, ge=1)
+    """How often the key set is re-read."""
 
 
 class LoggingSettings(_Section):
     level: Literal["debug", "info", "warning", "error"] = "info"
+    """Lowest level written."""
     format: Literal["json", "text"] = "json"
+    """JSON lines or human-readable text."""
 
 
 class MetricsSettings(_Section):
     reconciliation_stuck_threshold_seconds: float = Field(default=600.0, gt=0)
+    """Age after which a Reconciled=False resource counts as stuck."""
 
 
 class EntityConfig(_Section):
@@ -97,6 +115,7 @@ class Settings(BaseSettings):
         env_nested_max_split=1,
         extra="forbid",
         frozen=True,
+        use_attribute_docstrings=True,
     )
 
     server: ServerSettings = ServerSettings()
@@ -105,7 +124,9 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     entities: list[EntityConfig] = Field(default_factory=list)
+    """Entity kinds: entries for Cluster/NodePool override only the keys they set."""
     aggregation_config: str | None = None
+    """Path of the aggregation configuration file (post-MVP status engine)."""
 
     @classmethod
     def settings_customise_sources(
@@ -218,3 +239,39 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
                 f"{ENV_PREFIX}{name.upper()}_{sub.upper()}" for sub in annotation.model_fields
             )
     return sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
+
+
+def reference_rows() -> list[tuple[str, str, str, str]]:
+    """(YAML key, env name, default, meaning) for every scalar setting, for docs/configuration.md."""
+    rows: list[tuple[str, str, str, str]] = []
+    for name, info in Settings.model_fields.items():
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for sub, sub_info in annotation.model_fields.items():
+                default = sub_info.get_default(call_default_factory=True)
+                rows.append(
+                    (
+                        f"{name}.{sub}",
+                        f"{ENV_PREFIX}{name.upper()}_{sub.upper()}",
+                        "unset" if default is None else f"`{default}`",
+                        sub_info.description or "",
+                    )
+                )
+        else:
+            default = info.get_default(call_default_factory=True)
+            env = "—" if name == "entities" else f"{ENV_PREFIX}{name.upper()}"
+            rows.append(
+                (
+                    name,
+                    env,
+                    "unset" if default in (None, []) else f"`{default}`",
+                    info.description or "",
+                )
+            )
+    return rows
+
+
+def reference_table() -> str:
+    lines = ["| YAML key | Environment | Default | Meaning |", "|---|---|---|---|"]
+    lines += [f"| `{k}` | `{e}` | {d} | {m} |" for k, e, d, m in reference_rows()]
+    return "\n".join(lines)

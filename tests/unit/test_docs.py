@@ -1,0 +1,42 @@
+"""Docs state facts; these tests keep them true."""
+
+import re
+from pathlib import Path
+
+from hyperfleet.config import reference_table
+from hyperfleet.errors import ALL_ERRORS
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def _between(text: str, marker: str) -> str:
+    match = re.search(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", text, re.S)
+    assert match, f"markers {marker} missing"
+    return match.group(1)
+
+
+def test_configuration_table_matches_settings():
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    assert _between(text, "settings-table") == reference_table()
+
+
+def test_error_table_matches_error_classes():
+    text = (DOCS / "errors.md").read_text(encoding="utf-8")
+    rows = [line for line in _between(text, "errors-table").splitlines()[2:] if line.strip()]
+    documented = set()
+    for row in rows:
+        cells = [c.strip().strip("`") for c in row.strip("|").split("|")]
+        documented.add(tuple(cells))
+    expected = {(e.code, str(e.status), e.title, e.slug, e.__name__) for e in ALL_ERRORS}
+    assert documented == expected
+
+
+def test_every_error_class_is_listed_in_the_tree_docstring():
+    import hyperfleet.errors as module
+
+    doc = module.__doc__ or ""
+    for error in ALL_ERRORS:
+        line = next((ln for ln in doc.splitlines() if re.search(rf"\b{error.__name__}\b", ln)), None)
+        assert line is not None, error.__name__
+        assert str(error.status) in line
+        assert error.code in line
