@@ -78,9 +78,7 @@ async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str
     name = f"hf_t_{os.getpid()}_{next(_counter)}"
     admin = await asyncpg.connect(pg_admin_url)
     try:
-        await admin.execute(
-            f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY'
-        )
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
         yield _with_db(pg_admin_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -102,6 +100,7 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[httpx.A
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hyperfleet") as c:
+            c.hf_state = app.state.hf  # type: ignore[attr-defined]
             yield c
 
 

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from hyperfleet.errors import HyperFleetError, Timeout, Unavailable
 from hyperfleet.storage.repositories import SqlResourceRepository, SqlStatusRepository
@@ -52,10 +53,18 @@ class SqlUnitOfWork:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    async def _acquire(self) -> PoolConnectionProxy[asyncpg.Record]:
+        """A pooled connection; any failure to get one means the database is unavailable."""
+        try:
+            return await self._pool.acquire()
+        except Exception as exc:
+            raise Unavailable(DB_UNAVAILABLE) from exc
+
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[SqlTx]:
+        conn = await self._acquire()
         try:
-            async with self._pool.acquire() as conn, conn.transaction():
+            async with conn.transaction():
                 yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
         except HyperFleetError:
             raise
@@ -64,12 +73,14 @@ class SqlUnitOfWork:
             if mapped is None:
                 raise
             raise mapped from exc
+        finally:
+            await self._pool.release(conn)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlTx]:
+        conn = await self._acquire()
         try:
-            async with self._pool.acquire() as conn:
-                yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
+            yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
         except HyperFleetError:
             raise
         except Exception as exc:
@@ -77,6 +88,8 @@ class SqlUnitOfWork:
             if mapped is None:
                 raise
             raise mapped from exc
+        finally:
+            await self._pool.release(conn)
 
     async def ping(self, seconds: float) -> bool:
         try:

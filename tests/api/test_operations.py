@@ -1,0 +1,151 @@
+"""Operational surface: health, readiness, metrics, OpenAPI, Swagger UI, request ids."""
+
+from __future__ import annotations
+
+import asyncpg
+import msgspec
+import pytest
+from openapi_spec_validator import validate
+
+API = "/api/hyperfleet/v1"
+
+
+async def test_healthz_is_ok(client):
+    r = await client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+    assert r.headers["x-request-id"]
+
+
+async def test_readyz_ok_when_database_answers(client):
+    r = await client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+async def test_readyz_503_while_database_unreachable_then_recovers(client, database_url, pg_admin_url):
+    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = $1 AND pid <> pg_backend_pid()",
+            name,
+        )
+        down = await client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json() == {"status": "not_ready", "reason": "database unavailable"}
+        api_down = await client.get(f"{API}/clusters")
+        assert api_down.status_code == 503
+        assert api_down.headers["content-type"] == "application/problem+json"
+        assert api_down.json()["code"] == "HYPERFLEET-SVC-001"
+        assert api_down.json()["detail"] == "Database connection unavailable"
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    up = await client.get("/readyz")
+    assert up.status_code == 200
+    assert (await client.get(f"{API}/clusters")).status_code == 200
+
+
+async def test_readyz_503_when_shutting_down(client):
+    state = client.hf_state
+    state.shutting_down = True
+    try:
+        r = await client.get("/readyz")
+        assert r.status_code == 503
+        assert r.json() == {"status": "shutting_down", "reason": "Application is shutting down"}
+    finally:
+        state.shutting_down = False
+
+
+async def test_metrics_exposes_reference_names(client):
+    await client.post(f"{API}/clusters", json={"kind": "Cluster", "name": "m-1", "spec": {}})
+    await client.get(f"{API}/clusters/not-a-uuid")
+    await client.get("/nope")
+    r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    for name in (
+        "hyperfleet_api_requests_total",
+        "hyperfleet_api_request_duration_seconds_bucket",
+        "hyperfleet_api_build_info",
+        "hyperfleet_api_reconciliation_started_total",
+        "hyperfleet_api_resource_pending_reconciliation",
+        "hyperfleet_api_resource_pending_reconciliation_stuck",
+        "hyperfleet_api_resource_pending_reconciliation_stuck_duration_seconds",
+        "hyperfleet_db_connections_open",
+        "hyperfleet_db_connections_in_use",
+    ):
+        assert f"\n{name}" in text, name
+    assert (
+        'hyperfleet_api_requests_total{code="201",component="api",method="POST",'
+        'path="/api/hyperfleet/v1/clusters"' in text
+    )
+    assert 'path="/api/hyperfleet/v1/clusters/-"' in text
+    assert 'path="/-"' in text
+    pending = (
+        'hyperfleet_api_resource_pending_reconciliation{component="api",is_delete="false",'
+        'resource_type="cluster"'
+    )
+    assert f"{pending},version=" in text or pending in text
+    line = next(ln for ln in text.splitlines() if ln.startswith(pending))
+    assert line.endswith(" 1.0")
+    zero = next(
+        ln
+        for ln in text.splitlines()
+        if ln.startswith(
+            'hyperfleet_api_resource_pending_reconciliation{component="api",is_delete="true",'
+            'resource_type="nodepool"'
+        )
+    )
+    assert zero.endswith(" 0.0")
+    started = next(
+        ln
+        for ln in text.splitlines()
+        if ln.startswith("hyperfleet_api_reconciliation_started_total{")
+        and 'resource_type="cluster"' in ln
+    )
+    assert started.endswith(" 1.0")
+
+
+async def test_openapi_document_is_valid_and_extended(client):
+    r = await client.get(f"{API}/openapi")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    doc = msgspec.json.decode(r.content)
+    validate(doc)
+    assert doc["info"]["version"] == "1.0.25"
+    assert f"{API}/nodepools/{{nodepool_id}}" in doc["paths"]
+    assert f"{API}/nodepools/{{nodepool_id}}/statuses" in doc["paths"]
+    params = doc["paths"][f"{API}/clusters"]["get"]["parameters"]
+    assert any(p.get("name") == "fields" for p in params)
+
+
+async def test_openapi_html_uses_local_assets(client):
+    r = await client.get(f"{API}/openapi.html")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert "https://" not in r.text
+    assert f"{API}/swagger-ui/swagger-ui-bundle.js" in r.text
+    js = await client.get(f"{API}/swagger-ui/swagger-ui-bundle.js")
+    assert js.status_code == 200
+    assert len(js.content) > 100_000
+
+
+async def test_api_metadata(client):
+    r = await client.get("/api/hyperfleet")
+    assert r.status_code == 200
+    assert r.json()["id"] == "hyperfleet"
+    assert r.json()["kind"] == "API"
+
+
+@pytest.mark.parametrize("path", ["/healthz", f"{API}/clusters", "/nope", f"{API}/openapi"])
+async def test_every_response_has_a_fresh_request_id(client, path):
+    a = await client.get(path, headers={"X-Request-ID": "client-chosen"})
+    b = await client.get(path)
+    assert a.headers["x-request-id"] != "client-chosen"
+    assert a.headers["x-request-id"] != b.headers["x-request-id"]
+    assert len(a.headers["x-request-id"]) == 36
