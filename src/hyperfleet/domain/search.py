@@ -15,7 +15,7 @@ Grammar (keywords are case-insensitive; precedence: `()` > comparison > `not` > 
                 | FIELD ['not'] ('like' | 'ilike') value
     op         := '=' | '!=' | '<' | '<=' | '>' | '>='
     value      := 'single-quoted string' ('' escapes a quote) | number | 'true' | 'false'
-    FIELD      := segment ('.' segment)*
+    FIELD      := [A-Za-z_][A-Za-z0-9_-]* ('.' [A-Za-z0-9_][A-Za-z0-9_-]*)*
 
 Every error is a `BadRequest` (HYPERFLEET-VAL-005) whose detail quotes at most the user's own
 tokens; nothing here knows any SQL.
@@ -531,14 +531,8 @@ def _unknown_field(parameter: str, name: str) -> Violation:
 # Operators per field
 
 _COMPARISONS: Final = frozenset(op.value for op in Op)
-_ORDERED_OPERATORS: Final = (
-    _COMPARISONS
-    | {"in", "not in", "between", "not between"}
-    | {
-        "is null",
-        "is not null",
-    }
-)
+_NULL_CHECKS: Final = frozenset({"is null", "is not null"})
+_ORDERED_OPERATORS: Final = _COMPARISONS | _NULL_CHECKS | {"in", "not in", "between", "not between"}
 _ALL_OPERATORS: Final = _ORDERED_OPERATORS | {"like", "not like", "ilike", "not ilike"}
 _COLUMN_OPERATORS: Final = {
     ColumnType.TEXT: _ALL_OPERATORS,
