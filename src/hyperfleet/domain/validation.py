@@ -85,7 +85,7 @@ def validate_name(desc: EntityDescriptor, name: Any) -> str:
         raise _field("name", f"name must be at least {low} characters", "min_length", value=name)
     if len(name) > high:
         raise _field("name", f"name must be at most {high} characters", "max_length", value=name)
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise _field(
             "name",
             "name must consist of lower case alphanumeric characters or '-', "
@@ -126,7 +126,7 @@ def validate_labels(labels: Any) -> dict[str, str]:
                     where, "label value must be at most 63 characters", value, "max_length"
                 )
             )
-        elif not LABEL_VALUE_RE.match(value):
+        elif not LABEL_VALUE_RE.fullmatch(value):
             problems.append(
                 Violation.with_value(
                     where,
@@ -153,11 +153,11 @@ def _label_key_problem(key: str) -> str | None:  # noqa: PLR0911 - one message p
         if len(prefix) > 253:  # noqa: PLR2004 - DNS subdomain limit
             return "label key prefix must be at most 253 characters"
         for segment in prefix.split("."):
-            if len(segment) > 63 or not LABEL_PREFIX_SEGMENT_RE.match(segment):  # noqa: PLR2004
+            if len(segment) > 63 or not LABEL_PREFIX_SEGMENT_RE.fullmatch(segment):  # noqa: PLR2004
                 return "label key prefix must be a DNS subdomain (lower case, digits, '-', '.')"
     if not name or len(name) > 63:  # noqa: PLR2004
         return "label key name must be 1 to 63 characters"
-    if not LABEL_NAME_RE.match(name):
+    if not LABEL_NAME_RE.fullmatch(name):
         return (
             "label key name must consist of alphanumeric characters, '-', '_' or '.', "
             "and must start and end with an alphanumeric character"

@@ -62,7 +62,9 @@ class RequestMiddleware:
             path = path.rstrip("/") or "/"
             scope["path"] = path
             scope["raw_path"] = path.encode()
-        state: dict[str, Any] = scope.setdefault("state", {})
+        # A per-request copy: servers may hand every request the same lifespan-state dict.
+        state: dict[str, Any] = dict(scope.get("state") or {})
+        scope["state"] = state
         state["request_id"] = request_id
         status_holder = [500]
         response_started = False

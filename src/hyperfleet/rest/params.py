@@ -134,6 +134,11 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
         body = msgspec.json.decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError):
         raise MalformedRequest("Invalid JSON in request body") from None
+    except RecursionError:
+        raise ValidationFailed(
+            "(body) nesting is too deep",
+            violations=[Violation("(body)", "nesting is too deep", "max")],
+        ) from None
     check_body_values(body)
     return body
 

@@ -360,6 +360,16 @@ class ResourceService:
             raise _not_found(scope.kind_name, resource_id)
         return resource
 
+    async def lock_ancestors(self, tx: Tx, resource_id: str) -> None:
+        """Lock the owners of `resource_id`, root first (no-op for unknown ids)."""
+        chain: list[str] = []
+        current = await tx.resources.get(resource_id) if is_uuid(resource_id) else None
+        while current is not None and current.owner_id is not None:
+            chain.append(current.owner_id)
+            current = await tx.resources.get(current.owner_id)
+        for owner_id in reversed(chain):
+            await tx.resources.get_for_update(owner_id)
+
     async def _require_parent(self, tx: Tx, scope: Scope, *, lock: bool) -> Resource:
         parent_kind = scope.parent_desc.kind if scope.parent_desc else "Resource"
         parent_id = scope.parent_id or ""

@@ -29,6 +29,11 @@ class StatusService:
         incoming = report_rules.parse_report(body, now=self._clock.now())
         svc = self._resources
         async with self._uow.begin() as tx:
+            if incoming.status_of("Finalized") is ConditionStatus.TRUE:
+                # A finalizing report may hard-delete this row and then its parent: lock the
+                # ancestors first, in the same top-down order DELETE uses, so the two never
+                # wait on each other.
+                await svc.lock_ancestors(tx, resource_id)
             resource = await svc.locked(tx, scope, resource_id)
             stored_all = await tx.statuses.for_resource(resource.id)
             stored = next((r for r in stored_all if r.adapter == incoming.adapter), None)
