@@ -242,7 +242,7 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:
-    """(YAML key, env name, default, meaning) for every scalar setting, for docs/configuration.md."""
+    """(YAML key, env name, default, meaning) of every scalar setting (docs/configuration.md)."""
     rows: list[tuple[str, str, str, str]] = []
     for name, info in Settings.model_fields.items():
         annotation = info.annotation
