@@ -11,9 +11,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+from tests.conftest import make_settings
 
 from hyperfleet.rest.app import create_app
-from tests.conftest import make_settings
 
 API = "/api/hyperfleet/v1"
 
@@ -34,8 +34,14 @@ def jwks_file(tmp_path, key):
 
 def token(key, *, email="alice@example.com", exp_in=300, iss="https://issuer.test"):
     now = int(time.time())
-    claims = {"email": email, "sub": "alice", "iss": iss, "aud": "hyperfleet",
-              "iat": now, "exp": now + exp_in}
+    claims = {
+        "email": email,
+        "sub": "alice",
+        "iss": iss,
+        "aud": "hyperfleet",
+        "iat": now,
+        "exp": now + exp_in,
+    }
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": "k1"})
 
 

@@ -23,7 +23,9 @@ async def test_readyz_ok_when_database_answers(client):
     assert r.json() == {"status": "ok"}
 
 
-async def test_readyz_503_while_database_unreachable_then_recovers(client, database_url, pg_admin_url):
+async def test_readyz_503_while_database_unreachable_then_recovers(
+    client, database_url, pg_admin_url
+):
     name = database_url.rsplit("/", 1)[1].split("?")[0]
     admin = await asyncpg.connect(pg_admin_url)
     try:

@@ -110,10 +110,10 @@ def server(pg_admin_url: str) -> Iterator[dict[str, str]]:
     derandomize=True,
 )
 def test_contract(case: schemathesis.Case, server: dict[str, str]) -> None:
-    rng = random.Random(repr(case.path_parameters))  # noqa: S311 - test data, not crypto
+    rng = random.Random(repr(case.path_parameters))
     ids = {"cluster_id": server["cluster_id"], "nodepool_id": server["nodepool_id"]}
     ids["resource_id"] = rng.choice([server["cluster_id"], server["nodepool_id"]])
-    if case.path_parameters and rng.random() < 0.5:  # noqa: PLR2004
+    if case.path_parameters and rng.random() < 0.5:
         for key in list(case.path_parameters):
             if key in ids:
                 case.path_parameters[key] = ids[key]

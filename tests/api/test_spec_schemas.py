@@ -6,9 +6,9 @@ import httpx
 import pytest
 import yaml
 from asgi_lifespan import LifespanManager
+from tests.conftest import make_settings
 
 from hyperfleet.rest.app import create_app
-from tests.conftest import make_settings
 
 API = "/api/hyperfleet/v1"
 

@@ -73,7 +73,16 @@ def test_serve_on_embedded_postgres_and_stop_cleanly(tmp_path):
     data_dir = tmp_path / "pg"
     log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hyperfleet", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        [
+            sys.executable,
+            "-m",
+            "hyperfleet",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+        ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -10,7 +10,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def _between(text: str, marker: str) -> str:
-    match = re.search(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", text, re.S)
+    match = re.search(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", text, re.DOTALL)
     assert match, f"markers {marker} missing"
     return match.group(1)
 
@@ -36,7 +36,9 @@ def test_every_error_class_is_listed_in_the_tree_docstring():
 
     doc = module.__doc__ or ""
     for error in ALL_ERRORS:
-        line = next((ln for ln in doc.splitlines() if re.search(rf"\b{error.__name__}\b", ln)), None)
+        line = next(
+            (ln for ln in doc.splitlines() if re.search(rf"\b{error.__name__}\b", ln)), None
+        )
         assert line is not None, error.__name__
         assert str(error.status) in line
         assert error.code in line

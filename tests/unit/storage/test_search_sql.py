@@ -17,7 +17,7 @@ from hyperfleet.domain.search import (
 from hyperfleet.storage.search_sql import compile_order, compile_search
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=UTC)
-NUM = "(CASE WHEN jsonb_typeof(r.spec #> $1::text[]) = 'number' THEN (r.spec #>> $1::text[])::numeric END)"  # noqa: E501
+NUM = "(CASE WHEN jsonb_typeof(r.spec #> $1::text[]) = 'number' THEN (r.spec #>> $1::text[])::numeric END)"
 EXISTS = "EXISTS (SELECT 1 FROM resource_conditions rc WHERE rc.resource_id = r.id AND rc.type = "
 
 CASES: list[tuple[str, str, list[object]]] = [
