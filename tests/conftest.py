@@ -8,7 +8,6 @@ started once per run in a temporary directory.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
 import shutil
 import tempfile
@@ -25,9 +24,6 @@ from asgi_lifespan import LifespanManager
 from hyperfleet.config import Settings, load_settings
 from hyperfleet.rest.app import create_app
 from hyperfleet.storage.migrations import migrate
-
-_counter = itertools.count()
-
 
 def _with_db(url: str, name: str) -> str:
     base, _, query = url.partition("?")
@@ -73,16 +69,21 @@ async def template_db(pg_admin_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for one test."""
-    name = f"hf_t_{os.getpid()}_{next(_counter)}"
-    admin = await asyncpg.connect(pg_admin_url)
+async def database_url(pg_admin_url: str, template_db: str) -> str:
+    """The run's migrated database, emptied before each test (TRUNCATE is ~100x cheaper than
+    cloning a database per test; tests that need a database of their own create one)."""
+    url = _with_db(pg_admin_url, template_db)
+    conn = await asyncpg.connect(url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}" STRATEGY FILE_COPY')
-        yield _with_db(pg_admin_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'schema_migrations'"
+        )
+        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+        await conn.execute(f"TRUNCATE {names} CASCADE")
     finally:
-        await admin.close()
+        await conn.close()
+    return url
 
 
 def make_settings(**overrides: Any) -> Settings:

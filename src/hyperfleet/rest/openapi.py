@@ -7,6 +7,7 @@ is a file copy (`make generate`).
 from __future__ import annotations
 
 import copy
+import functools
 from importlib import resources
 from typing import Any
 
@@ -19,7 +20,8 @@ _PREFIX = "/api/hyperfleet/v1"
 
 def load_official() -> dict[str, Any]:
     text = (resources.files("hyperfleet.rest") / "openapi.yaml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data: dict[str, Any] = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     return data
 
 
@@ -56,7 +58,9 @@ def _flat_nodepool_paths(official: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@functools.cache
 def build_document() -> dict[str, Any]:
+    """The served document; built once per process and shared, so callers must not mutate it."""
     doc = load_official()
     doc["info"]["x-hyperfleet-server-version"] = __version__
     doc["info"]["description"] = (

@@ -29,6 +29,8 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # A connection whose backend was killed mid-protocol can surface as a client state error.
+    asyncpg.exceptions.InternalClientError,
 )
 
 
