@@ -25,6 +25,7 @@ from hyperfleet.config import Settings, load_settings
 from hyperfleet.rest.app import create_app
 from hyperfleet.storage.migrations import migrate
 
+
 def _with_db(url: str, name: str) -> str:
     base, _, query = url.partition("?")
     base = base.rsplit("/", 1)[0]
