@@ -6,6 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
 
@@ -24,13 +25,13 @@ install: $(STAMP) ## Create the venv and install the project with dev tools
 
 .PHONY: fmt
 fmt: $(STAMP) ## Format and autofix
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 .PHONY: lint
 lint: $(STAMP) ## ruff format --check, ruff check, mypy --strict, import contracts
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/ruff check $(CODE)
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 
