@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from hyperfleet.domain.model import OnParentDelete
+from hyperfleet.domain.model import GenerationPolicy, OnParentDelete, ReasonFormat
 
 ENV_PREFIX = "HYPERFLEET_"
 
@@ -85,6 +85,26 @@ class MetricsSettings(_Section):
     """Age after which a Reconciled=False resource counts as stuck."""
 
 
+class AdapterConfig(_Section):
+    """`adapters.<name>`: the adapter's contract."""
+
+    reasons: dict[str, list[str]] | None = None
+    """Allowed reasons per condition type, e.g. {Available: [Ready, Progressing]}."""
+    progressing_reasons: list[str] | None = None
+    """Available=False reasons that mean "still working" (AdapterState Provisioning)."""
+    data_schema: dict[str, Any] | None = None
+    """JSON Schema (2020-12) the report's `data` must satisfy."""
+
+
+class ConditionConfig(_Section):
+    """`conditions[]`: a resource condition computed by CEL over `resource` and `statuses`."""
+
+    type: str = Field(min_length=1, max_length=100, pattern=r"^[A-Z][A-Za-z0-9]*$")
+    status: str = Field(min_length=1)
+    reason: str | None = None
+    message: str | None = None
+
+
 class EntityConfig(_Section):
     """One `entities[]` entry; for a built-in kind only the keys it sets override."""
 
@@ -96,8 +116,16 @@ class EntityConfig(_Section):
     name_min_len: int | None = Field(default=None, ge=0, le=100)
     name_max_len: int | None = Field(default=None, ge=0, le=100)
     spec_schema_name: str | None = None
+    optional_adapters: list[str] | None = None
+    validation_adapters: list[str] | None = None
+    adapter_dependencies: dict[str, list[str]] | None = None
+    generation_policy: GenerationPolicy | None = None
+    strict_adapters: bool | None = None
+    reason_format: ReasonFormat | None = None
+    adapters: dict[str, AdapterConfig] | None = None
+    conditions: list[ConditionConfig] | None = None
 
-    @field_validator("required_adapters")
+    @field_validator("required_adapters", "optional_adapters", "validation_adapters")
     @classmethod
     def _adapters_unique(cls, value: list[str] | None) -> list[str] | None:
         if value is not None:
@@ -106,6 +134,12 @@ class EntityConfig(_Section):
             if len(set(value)) != len(value):
                 raise ValueError("adapter names must be unique")
         return value
+
+
+class AggregationFile(_Section):
+    """The aggregation configuration file: per-kind status-engine settings."""
+
+    entities: list[EntityConfig] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
@@ -126,7 +160,9 @@ class Settings(BaseSettings):
     entities: list[EntityConfig] = Field(default_factory=list)
     """Entity kinds: entries for Cluster/NodePool override only the keys they set."""
     aggregation_config: str | None = None
-    """Path of the aggregation configuration file (post-MVP status engine)."""
+    """Path of the aggregation configuration file (post-MVP status engine); reloaded on SIGHUP."""
+    aggregation_watch_seconds: float = Field(default=0.0, ge=0)
+    """Poll the aggregation file for changes every N seconds and reload it (0 = off)."""
 
     @classmethod
     def settings_customise_sources(
@@ -275,3 +311,12 @@ def reference_table() -> str:
     lines = ["| YAML key | Environment | Default | Meaning |", "|---|---|---|---|"]
     lines += [f"| `{k}` | `{e}` | {d} | {m} |" for k, e, d, m in reference_rows()]
     return "\n".join(lines)
+
+
+def load_aggregation_file(path: str | Path) -> AggregationFile:
+    """Read and validate an aggregation file; ConfigError paths are prefixed with the file."""
+    data = read_yaml(path)
+    try:
+        return AggregationFile.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError([(f"{path}: {p}", m) for p, m in _errors_from(exc)]) from exc

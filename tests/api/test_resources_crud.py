@@ -62,7 +62,8 @@ async def test_create_cluster_returns_full_resource(client):
 async def test_create_cluster_initial_conditions(client):
     body = await create_cluster(client)
     types = [c["type"] for c in body["status"]["conditions"]]
-    assert types == ["Reconciled", "LastKnownReconciled"]
+    assert types == ["Reconciled", "LastKnownReconciled", "AllAdaptersReady", "ValidationPassed"]
+    assert body["status"]["phase"] == "Pending"
 
     rec = condition(body, "Reconciled")
     assert rec["status"] == "False"

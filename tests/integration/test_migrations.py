@@ -18,7 +18,13 @@ from hyperfleet.cli.main import app
 from hyperfleet.storage.migrations import MIGRATION_LOCK_KEY, available, migrate, migrate_url
 
 _counter = itertools.count()
-EXPECTED_TABLES = {"resources", "resource_conditions", "adapter_statuses", "schema_migrations"}
+EXPECTED_TABLES = {
+    "resources",
+    "resource_conditions",
+    "adapter_statuses",
+    "phase_history",
+    "schema_migrations",
+}
 
 
 def _with_db(url: str, name: str) -> str:

@@ -209,8 +209,9 @@ async def test_stored_body_is_the_rendered_resource(uow: SqlUnitOfWork):
     async with uow.read() as tx:
         row = await tx.resources.get_body(resource.id)
     assert row is not None
-    kind, owner_id, body = row
+    kind, owner_id, body = row.kind, row.owner_id, row.body
     assert (kind, owner_id) == ("Cluster", None)
+    assert (row.generation, row.updated_time) == (resource.generation, resource.updated_time)
     assert bytes(body) == render_resource(resource)
 
     loaded = await load(uow, resource.id)
@@ -222,7 +223,7 @@ async def test_stored_body_is_the_rendered_resource(uow: SqlUnitOfWork):
         await tx.resources.save(changed, conditions_changed=False)
         row = await tx.resources.get_body(resource.id)
     assert row is not None
-    assert bytes(row[2]) == render_resource(changed)
+    assert bytes(row.body) == render_resource(changed)
 
 
 async def test_missing_rows_are_none(uow: SqlUnitOfWork):

@@ -41,7 +41,7 @@ def _check_app_config(settings: Settings) -> None:
 
     try:
         spec_schemas_from(settings, registry_from(settings))
-    except RegistryError as exc:
+    except (RegistryError, ConfigError) as exc:
         for path, message in exc.errors:
             typer.echo(f"config error: {path}: {message}", err=True)
         raise typer.Exit(2) from exc
@@ -124,6 +124,9 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, begin_shutdown)
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: state.spawn(state.reload(), "reload-aggregation-config")
+        )
         config.install_signal_handlers = False  # type: ignore[attr-defined]
         await server.serve()
     finally:
@@ -160,7 +163,7 @@ def config_validate(file: Annotated[Path, typer.Argument(help="Config file to ch
 
         try:
             spec_schemas_from(settings, registry_from(settings))
-        except RegistryError as exc:
+        except (RegistryError, ConfigError) as exc:
             errors.extend(exc.errors)
         except (ValueError, OSError) as exc:
             errors.append(("server.spec_schema_path", str(exc)))

@@ -6,10 +6,11 @@ ones; only the keys an entry sets are overridden. The registry is validated once
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from hyperfleet.domain import engine_config
 from hyperfleet.domain.model import EntityDescriptor, OnParentDelete
 
 DB_NAME_CAP = 100
@@ -75,30 +76,43 @@ def _plural_of(kind: str) -> str:
     return kind.lower() + "s"
 
 
-def build_registry(entries: Iterable[Mapping[str, Any]]) -> EntityRegistry:
+def build_registry(
+    entries: Iterable[Mapping[str, Any]],
+    *,
+    overlays: Iterable[tuple[str, Iterable[Mapping[str, Any]]]] = (),
+) -> EntityRegistry:
     """Merge config entries (dicts of the keys they set) over the built-in kinds, then validate.
 
-    Raises RegistryError naming `entities[i].<key>` for every problem found.
+    `entries` are the main config's `entities`; each overlay is `(path prefix, entries)`, e.g.
+    the aggregation file's entities, applied after them with the same override rule. Raises
+    RegistryError naming `entities[i].<key>` (prefixed for overlays) for every problem.
     """
     kinds: dict[str, EntityDescriptor] = {d.kind: d for d in BUILTIN_KINDS}
     errors: list[tuple[str, str]] = []
     origin: dict[str, str] = {}
-    for index, entry in enumerate(entries):
-        path = f"entities[{index}]"
-        kind = str(entry["kind"])
-        if kind in origin:
-            errors.append((f"{path}.kind", f"kind {kind!r} is declared twice"))
-            continue
-        origin[kind] = path
-        base = kinds.get(kind) or EntityDescriptor(kind=kind, plural=_plural_of(kind))
-        changes: dict[str, Any] = {}
-        for key, value in entry.items():
-            if key == "kind" or value is None:
+    for prefix, source in [("", entries), *overlays]:
+        seen: set[str] = set()
+        for index, entry in enumerate(source):
+            path = f"{prefix}entities[{index}]"
+            kind = str(entry["kind"])
+            if kind in seen:
+                errors.append((f"{path}.kind", f"kind {kind!r} is declared twice"))
                 continue
-            changes[key] = tuple(value) if key == "required_adapters" else value
-        kinds[kind] = replace(base, **changes)
+            seen.add(kind)
+            origin[kind] = path
+            base = kinds.get(kind) or EntityDescriptor(kind=kind, plural=_plural_of(kind))
+            changes = {
+                key: engine_config.convert(key, value, path, errors)
+                for key, value in entry.items()
+                if key != "kind" and value is not None
+            }
+            kinds[kind] = replace(base, **changes)
     registry = EntityRegistry(tuple(kinds.values()))
     errors.extend(_validate(registry, origin))
+    for desc in registry.kinds:
+        errors.extend(
+            engine_config.check_descriptor(desc, origin.get(desc.kind, f"entities({desc.kind})"))
+        )
     if errors:
         raise RegistryError(errors)
     return registry
@@ -143,7 +157,3 @@ def _ownership_cycles(registry: EntityRegistry, origin: Mapping[str, str]) -> li
 def name_limits(desc: EntityDescriptor) -> tuple[int, int]:
     """Effective (min, max) name length; a max of 0 means the storage cap."""
     return max(desc.name_min_len, 1), desc.name_max_len or DB_NAME_CAP
-
-
-def ordered_required(desc: EntityDescriptor) -> Sequence[str]:
-    return desc.required_adapters

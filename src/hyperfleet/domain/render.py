@@ -6,13 +6,23 @@ without parsing. Field order follows the OpenAPI schemas.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
 
-from hyperfleet.domain.model import AdapterReport, Resource, ResourceCondition
+from hyperfleet.domain.adapter_state import derive_state
+from hyperfleet.domain.model import (
+    DEFAULT_PROGRESSING_REASONS,
+    AdapterReport,
+    AdapterSummary,
+    Resource,
+    ResourceCondition,
+)
+from hyperfleet.domain.phases import PhaseTransition
 
 _encoder = msgspec.json.Encoder()
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def encode(value: Any) -> bytes:
@@ -56,15 +66,56 @@ def resource_to_dict(resource: Resource) -> dict[str, Any]:
     if resource.deleted_time is not None:
         out["deleted_time"] = resource.deleted_time
         out["deleted_by"] = resource.deleted_by
-    out["status"] = {"conditions": [condition_to_dict(c) for c in resource.conditions]}
+    out["status"] = status_to_dict(resource)
     return out
+
+
+def _summary_to_dict(item: AdapterSummary) -> dict[str, Any]:
+    out: dict[str, Any] = {"adapter": item.adapter, "state": item.state, "required": item.required}
+    if item.observed_generation is not None:
+        out["observed_generation"] = item.observed_generation
+    if item.last_report_time is not None:
+        out["last_report_time"] = item.last_report_time
+    out["blocked_by"] = list(item.blocked_by)
+    return out
+
+
+def status_to_dict(resource: Resource) -> dict[str, Any]:
+    status: dict[str, Any] = {}
+    if resource.phase is not None:
+        status["phase"] = resource.phase.phase.value
+        status["phase_reason"] = resource.phase.reason
+        status["phase_message"] = resource.phase.message
+        status["last_phase_transition_time"] = resource.phase.last_transition_time
+    status["conditions"] = [condition_to_dict(c) for c in resource.conditions]
+    status["adapters"] = [_summary_to_dict(a) for a in resource.adapters]
+    return status
+
+
+def etag(generation: int, updated_time: datetime) -> str:
+    """Strong validator: changes with every write that bumps generation or updated_time."""
+    micros = (updated_time - _EPOCH) // timedelta(microseconds=1)
+    return f'"{generation}-{micros}"'
+
+
+def transition_to_dict(item: PhaseTransition) -> dict[str, Any]:
+    return {
+        "from_phase": item.from_phase.value if item.from_phase is not None else None,
+        "to_phase": item.to_phase.value,
+        "generation": item.generation,
+        "reason": item.reason,
+        "message": item.message,
+        "time": item.time,
+    }
 
 
 def render_resource(resource: Resource) -> bytes:
     return encode(resource_to_dict(resource))
 
 
-def report_to_dict(report: AdapterReport) -> dict[str, Any]:
+def report_to_dict(
+    report: AdapterReport, progressing_reasons: tuple[str, ...] = DEFAULT_PROGRESSING_REASONS
+) -> dict[str, Any]:
     conditions = []
     for cond in report.conditions:
         item: dict[str, Any] = {"type": cond.type, "status": cond.status.value}
@@ -77,6 +128,7 @@ def report_to_dict(report: AdapterReport) -> dict[str, Any]:
     out: dict[str, Any] = {
         "adapter": report.adapter,
         "observed_generation": report.observed_generation,
+        "state": derive_state(report.conditions, progressing_reasons).value,
         "conditions": conditions,
     }
     if report.metadata is not None:

@@ -12,9 +12,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from hyperfleet.domain.model import AdapterCondition, AdapterReport, ConditionStatus
+from hyperfleet.domain.model import (
+    AdapterCondition,
+    AdapterReport,
+    ConditionStatus,
+    GenerationPolicy,
+)
 from hyperfleet.domain.validation import INT32_MAX
-from hyperfleet.errors import ValidationFailed, Violation
+from hyperfleet.errors import GenerationConflict, ValidationFailed, Violation
 
 MANDATORY_CONDITIONS = ("Available", "Applied", "Health")
 FUTURE_WINDOW = timedelta(minutes=5)
@@ -186,6 +191,77 @@ def judge(
         if same_generation and report.observed_time == stored.last_report_time:
             return Verdict.UNCHANGED
     return Verdict.STORE
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    verdict: Verdict
+    warning: str | None = None
+    """Set when a lenient policy stores a mismatched report (logged at WARNING)."""
+
+
+def _conflict(message: str, report: IncomingReport, generation: int) -> GenerationConflict:
+    return GenerationConflict(
+        message,
+        extensions={
+            "current_generation": generation,
+            "observed_generation": report.observed_generation,
+        },
+    )
+
+
+def judge_with_policy(
+    report: IncomingReport,
+    *,
+    policy: GenerationPolicy,
+    resource_generation: int,
+    stored: AdapterReport | None,
+) -> Judgement:
+    """Apply the kind's generation policy; strict raises GenerationConflict (409).
+
+    `discard` is the reference (`judge`). Under `strict` and `lenient`, a later report with
+    Available=Unknown at the generation already stored for the adapter is still discarded
+    (204): it carries no news and would erase known state; at a newer generation it is stored.
+    """
+    if policy is GenerationPolicy.DISCARD:
+        return Judgement(judge(report, resource_generation=resource_generation, stored=stored))
+    og, gen = report.observed_generation, resource_generation
+    same_as_stored = stored is not None and og == stored.observed_generation
+    older_time = (
+        same_as_stored and stored is not None and (report.observed_time < stored.last_report_time)
+    )
+    if policy is GenerationPolicy.STRICT:
+        if og > gen:
+            raise _conflict(
+                f"observed_generation {og} is ahead of the resource's generation {gen}",
+                report,
+                gen,
+            )
+        if og < gen:
+            raise _conflict(
+                f"observed_generation {og} is behind the resource's generation {gen}",
+                report,
+                gen,
+            )
+        if older_time:
+            raise _conflict(
+                f"observed_time is older than the stored report at generation {og}",
+                report,
+                gen,
+            )
+        warning = None
+    else:
+        warning = None
+        if og != gen:
+            side = "ahead of" if og > gen else "behind"
+            warning = f"observed_generation {og} is {side} resource generation {gen}"
+        elif older_time:
+            warning = f"observed_time is older than the stored report at generation {og}"
+    if same_as_stored and report.status_of("Available") is ConditionStatus.UNKNOWN:
+        return Judgement(Verdict.DISCARD)
+    if same_as_stored and stored is not None and report.observed_time == stored.last_report_time:
+        return Judgement(Verdict.UNCHANGED)
+    return Judgement(Verdict.STORE, warning)
 
 
 def merge(report: IncomingReport, stored: AdapterReport | None) -> AdapterReport:

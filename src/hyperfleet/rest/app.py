@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +19,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hyperfleet.config import Settings
-from hyperfleet.domain.entities import EntityRegistry, build_registry
+from hyperfleet.config import ConfigError, Settings, load_aggregation_file
+from hyperfleet.domain.entities import EntityRegistry, RegistryError, build_registry
 from hyperfleet.domain.spec_schemas import SpecSchemas
 from hyperfleet.errors import EndpointNotFound, HyperFleetError, MethodNotAllowed
 from hyperfleet.rest.auth import JwtVerifier
@@ -29,9 +30,11 @@ from hyperfleet.rest.openapi import build_document
 from hyperfleet.rest.problems import render_problem
 from hyperfleet.rest.routes.operations import operation_routes
 from hyperfleet.rest.routes.resources import resource_routes
+from hyperfleet.services.config_store import ActiveConfig, ConfigStore
+from hyperfleet.services.reaggregation import reaggregate_kinds
 from hyperfleet.services.resources import ResourceService
 from hyperfleet.services.statuses import StatusService
-from hyperfleet.storage.migrations import migrate
+from hyperfleet.storage.migrations import migrate_url
 from hyperfleet.storage.pool import make_pool
 from hyperfleet.storage.stats import reconciliation_stats
 from hyperfleet.storage.uow import SqlUnitOfWork
@@ -46,16 +49,70 @@ class SystemClock:
 
 @dataclass
 class AppState:
-    """Mutable process state the operational routes read (readiness, pool, metrics)."""
+    """Mutable process state the operational routes read (readiness, pool, metrics, config)."""
 
     settings: Settings
     metrics: Metrics
     openapi: dict[str, Any]
+    store: ConfigStore
     pool: asyncpg.Pool | None = None
     uow: SqlUnitOfWork | None = None
+    resources: ResourceService | None = None
     started: bool = False
     shutting_down: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a background job, keeping a reference until it ends; failures are logged."""
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self.tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("background job failed", job=name, error=str(t.exception()))
+
+        task.add_done_callback(done)
+
+    async def reload(self) -> bool:
+        """Re-read the aggregation file; keep the old config on any error. True if applied."""
+        try:
+            registry = registry_from(self.settings)
+        except (ConfigError, RegistryError) as exc:
+            self.metrics.config_reload_failed()
+            log.error("aggregation config reload rejected", errors=exc.errors)  # noqa: TRY400
+            return False
+        problems = self.store.structural_changes(registry)
+        if problems:
+            self.metrics.config_reload_failed()
+            log.error("aggregation config reload rejected", errors=problems)
+            return False
+        changed = self.store.swap(
+            ActiveConfig(registry, datetime.now(UTC), self.settings.aggregation_config)
+        )
+        self.metrics.config_reloaded()
+        log.info("aggregation config reloaded", changed_kinds=changed)
+        if changed and self.uow is not None and self.resources is not None:
+            self.spawn(reaggregate_kinds(self.uow, self.resources, changed), "reaggregate")
+        return True
+
+    async def watch(self, path: str, interval: float) -> None:
+        """Reload when the file's modification time or size changes."""
+
+        def stamp() -> tuple[float, int] | None:
+            try:
+                st = Path(path).stat()
+            except OSError:
+                return None
+            return (st.st_mtime, st.st_size)
+
+        last = stamp()
+        while True:
+            await asyncio.sleep(interval)
+            current = stamp()
+            if current != last:
+                last = current
+                await self.reload()
 
     async def ping(self) -> bool:
         if self.uow is None:
@@ -77,7 +134,22 @@ class AppState:
 
 
 def registry_from(settings: Settings) -> EntityRegistry:
-    return build_registry(e.model_dump(exclude_unset=True) for e in settings.entities)
+    """Built-in kinds + `entities` from the main config + the aggregation file, validated.
+
+    Raises RegistryError or ConfigError (both list every problem with its key path).
+    """
+    overlays = []
+    if settings.aggregation_config:
+        parsed = load_aggregation_file(settings.aggregation_config)
+        overlays.append(
+            (
+                f"{settings.aggregation_config}: ",
+                [e.model_dump(exclude_unset=True) for e in parsed.entities],
+            )
+        )
+    return build_registry(
+        (e.model_dump(exclude_unset=True) for e in settings.entities), overlays=overlays
+    )
 
 
 def spec_schemas_from(settings: Settings, registry: EntityRegistry) -> SpecSchemas:
@@ -109,67 +181,100 @@ class _LazyUow:
         return self._uow().read()
 
 
-def create_app(settings: Settings, *, database_url: str, run_migrations: bool = False) -> Starlette:
-    """Build the ASGI app. The pool opens (and migrations run) in the lifespan."""
-    registry = registry_from(settings)
-    schemas = spec_schemas_from(settings, registry)
-    metrics = Metrics(d.kind for d in registry.kinds)
-    state = AppState(settings=settings, metrics=metrics, openapi=build_document())
-    verifier = JwtVerifier(settings.auth) if settings.auth.enabled else None
-
-    uow = _LazyUow(state)
-    resources = ResourceService(
-        uow=uow, registry=registry, clock=SystemClock(), observer=metrics, spec_schemas=schemas
-    )
-    statuses = StatusService(uow=uow, clock=SystemClock(), resources=resources)
+def _lifespan(
+    state: AppState,
+    *,
+    verifier: JwtVerifier | None,
+    database_url: str,
+    run_migrations: bool,
+) -> Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]:
+    settings = state.settings
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         if verifier is not None:
             await verifier.start()
         if run_migrations:
-            conn = await asyncpg.connect(database_url)
-            try:
-                applied = await migrate(conn)
-            finally:
-                await conn.close()
-            log.info("migrations applied", versions=applied)
+            log.info("migrations applied", versions=await migrate_url(database_url))
         state.pool = await make_pool(database_url, settings.database)
         state.uow = SqlUnitOfWork(state.pool)
         state.started = True
+        if state.resources is not None:
+            # Rows written before the status engine existed get their phase in the background.
+            kinds = [d.kind for d in state.store.registry.kinds]
+            state.spawn(
+                reaggregate_kinds(state.uow, state.resources, kinds, only_missing_phase=True),
+                "reaggregate-missing-phase",
+            )
+        if settings.aggregation_config and settings.aggregation_watch_seconds > 0:
+            state.spawn(
+                state.watch(settings.aggregation_config, settings.aggregation_watch_seconds),
+                "watch-aggregation-config",
+            )
         try:
             yield
         finally:
             state.shutting_down = True
+            for task in list(state.tasks):
+                task.cancel()
+            await asyncio.gather(*state.tasks, return_exceptions=True)
             await state.pool.close()
             state.uow = None
             if verifier is not None:
                 await verifier.close()
 
-    async def http_exception(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
-        error: HyperFleetError
-        if exc.status_code == 405:  # noqa: PLR2004
-            allow = (exc.headers or {}).get("Allow", "")
-            error = MethodNotAllowed(
-                f"Method {request.method} is not allowed on '{request.url.path}'",
-                allow=sorted({m.strip() for m in allow.split(",") if m.strip()}),
-            )
-        elif exc.status_code == 404:  # noqa: PLR2004
-            error = EndpointNotFound(f"The requested endpoint '{request.url.path}' does not exist")
-        else:
-            error = HyperFleetError(exc.detail)
-        return _problem_response(request, error)
+    return lifespan
 
-    async def hyperfleet_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HyperFleetError)  # noqa: S101
-        return _problem_response(request, exc)
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's routing 404/405 rendered as our problems."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    error: HyperFleetError
+    if exc.status_code == 405:  # noqa: PLR2004
+        allow = (exc.headers or {}).get("Allow", "")
+        methods = sorted({m.strip() for m in allow.split(",") if m.strip()} - {"HEAD"})
+        detail = f"Method {request.method} is not allowed on '{request.url.path}'"
+        if request.url.path.endswith("/statuses"):
+            detail = (
+                f"Method {request.method} is not allowed: adapter status reports are "
+                "immutable; they are replaced with PUT and disappear only with their resource"
+            )
+        error = MethodNotAllowed(detail, allow=methods)
+    elif exc.status_code == 404:  # noqa: PLR2004
+        error = EndpointNotFound(f"The requested endpoint '{request.url.path}' does not exist")
+    else:
+        error = HyperFleetError(exc.detail)
+    return _problem_response(request, error)
+
+
+async def _hyperfleet_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HyperFleetError)  # noqa: S101 - registered for HyperFleetError only
+    return _problem_response(request, exc)
+
+
+def create_app(settings: Settings, *, database_url: str, run_migrations: bool = False) -> Starlette:
+    """Build the ASGI app. The pool opens (and migrations run) in the lifespan."""
+    registry = registry_from(settings)
+    schemas = spec_schemas_from(settings, registry)
+    metrics = Metrics(d.kind for d in registry.kinds)
+    store = ConfigStore(ActiveConfig(registry, datetime.now(UTC), settings.aggregation_config))
+    state = AppState(settings=settings, metrics=metrics, openapi=build_document(), store=store)
+    verifier = JwtVerifier(settings.auth) if settings.auth.enabled else None
+
+    uow = _LazyUow(state)
+    resources = ResourceService(
+        uow=uow, store=store, clock=SystemClock(), observer=metrics, spec_schemas=schemas
+    )
+    statuses = StatusService(uow=uow, clock=SystemClock(), resources=resources)
+    state.resources = resources
 
     app = Starlette(
         routes=[*operation_routes(state), *resource_routes(registry, resources, statuses)],
         middleware=[Middleware(RequestMiddleware, metrics=metrics, verifier=verifier)],
-        exception_handlers={HTTPException: http_exception, HyperFleetError: hyperfleet_error},
-        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_exception, HyperFleetError: _hyperfleet_error},
+        lifespan=_lifespan(
+            state, verifier=verifier, database_url=database_url, run_migrations=run_migrations
+        ),
     )
     app.state.hf = state
     return app

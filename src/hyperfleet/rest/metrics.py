@@ -85,12 +85,24 @@ class Metrics:
             ["component", "version", "error_type"],
             registry=self.registry,
         )
+        self.config_reloads = Counter(
+            "hyperfleet_api_config_reloads_total",
+            "Aggregation configuration reloads applied.",
+            ["component", "version"],
+            registry=self.registry,
+        )
         self.config_reload_failures = Counter(
             "hyperfleet_api_config_reload_failures_total",
             "Configuration reloads rejected because the new file was invalid.",
             ["component", "version"],
             registry=self.registry,
         )
+
+    def config_reload_failed(self) -> None:
+        self.config_reload_failures.labels(COMPONENT, __version__).inc()
+
+    def config_reloaded(self) -> None:
+        self.config_reloads.labels(COMPONENT, __version__).inc()
 
     def observe_request(self, method: str, path: str, code: int, seconds: float) -> None:
         labels = (COMPONENT, __version__, method, path, str(code))

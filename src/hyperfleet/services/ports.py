@@ -9,7 +9,19 @@ from datetime import datetime
 from typing import Protocol
 
 from hyperfleet.domain.model import AdapterReport, Resource
+from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.search import Node, OrderTerm
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBody:
+    """A resource's rendered JSON with what routing and ETags need, read without decoding."""
+
+    kind: str
+    owner_id: str | None
+    generation: int
+    updated_time: datetime
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +43,7 @@ class ResourceRepository(Protocol):
     async def get_for_update(self, resource_id: str) -> Resource | None:
         """Read and lock the row until the transaction ends (SELECT … FOR UPDATE)."""
 
-    async def get_body(self, resource_id: str) -> tuple[str, str | None, bytes] | None:
-        """(kind, owner_id, rendered JSON) of a row, without decoding it."""
+    async def get_body(self, resource_id: str) -> StoredBody | None: ...
 
     async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
         """Write back a locked row (and its condition index rows when they changed)."""
@@ -50,6 +61,18 @@ class ResourceRepository(Protocol):
 
     async def subtree_ids(self, resource_id: str) -> list[str]:
         """`resource_id` and every descendant id, children before parents."""
+
+    async def add_phase_transition(self, resource_id: str, transition: PhaseTransition) -> None: ...
+
+    async def phase_history(
+        self, resource_id: str, *, page: int, size: int
+    ) -> tuple[list[PhaseTransition], int]:
+        """Newest first."""
+
+    async def ids_to_reaggregate(
+        self, kinds: Sequence[str], *, after: str | None, limit: int, only_missing_phase: bool
+    ) -> list[str]:
+        """Ids of the given kinds in id order, after `after` (keyset pagination)."""
 
 
 class StatusRepository(Protocol):

@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 import uuid_utils
 
-from hyperfleet.domain import aggregation, validation
+from hyperfleet.domain import validation
 from hyperfleet.domain.entities import EntityRegistry
 from hyperfleet.domain.generation import is_effective_change
 from hyperfleet.domain.model import (
@@ -24,17 +24,22 @@ from hyperfleet.domain.model import (
     Resource,
     ResourceCondition,
 )
+from hyperfleet.domain.phases import PhaseTransition
+from hyperfleet.domain.render import etag
 from hyperfleet.domain.search import parse_order, parse_search
 from hyperfleet.domain.spec_schemas import SpecSchemas
+from hyperfleet.domain.status_engine import compute_status
 from hyperfleet.errors import (
     BadRequest,
     NotFound,
+    PreconditionFailed,
     StateConflict,
     UnprocessableEntity,
     ValidationFailed,
     Violation,
 )
-from hyperfleet.services.ports import Clock, ListQuery, Observer, Tx, UnitOfWork
+from hyperfleet.services.config_store import ConfigStore
+from hyperfleet.services.ports import Clock, ListQuery, Observer, StoredBody, Tx, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -67,39 +72,69 @@ class Scope:
         return self.desc.kind if self.desc is not None else "Resource"
 
 
+def check_if_match(if_match: str | None, resource: Resource) -> None:
+    """RFC 9110 If-Match with strong comparison; `*` matches any existing resource."""
+    if if_match is None:
+        return
+    current = etag(resource.generation, resource.updated_time)
+    candidates = [c.strip() for c in if_match.split(",") if c.strip()]
+    if "*" in candidates or current in candidates:
+        return
+    raise PreconditionFailed(
+        f"If-Match {if_match} does not match the current ETag {current}",
+        extensions={"current_etag": current},
+    )
+
+
 class ResourceService:
     def __init__(
         self,
         *,
         uow: UnitOfWork,
-        registry: EntityRegistry,
+        store: ConfigStore,
         clock: Clock,
         observer: Observer,
         spec_schemas: SpecSchemas | None = None,
     ) -> None:
         self._uow = uow
-        self._registry = registry
+        self._store = store
         self._clock = clock
         self._observer = observer
         self._schemas = spec_schemas or SpecSchemas.empty()
 
     @property
     def registry(self) -> EntityRegistry:
-        return self._registry
+        return self._store.registry
+
+    @property
+    def _registry(self) -> EntityRegistry:
+        return self._store.registry
+
+    def descriptor(self, kind: str) -> EntityDescriptor:
+        """The kind's current descriptor (after any reload); unknown kinds get an empty one."""
+        return self._store.descriptor(kind) or EntityDescriptor(kind=kind, plural=kind.lower())
 
     # -- reads -------------------------------------------------------------------------------
 
-    async def get_body(self, scope: Scope, resource_id: str) -> bytes:
+    async def get_body(self, scope: Scope, resource_id: str) -> StoredBody:
         """The stored JSON of one resource; 404 unless it is of the scope's kind and parent."""
         if is_uuid(resource_id):
             async with self._uow.read() as tx:
                 row = await tx.resources.get_body(resource_id)
             if row is not None:
-                kind, owner_id, body = row
-                kind_ok = scope.desc is None or scope.desc.kind == kind
-                if kind_ok and (scope.parent_id is None or owner_id == scope.parent_id):
-                    return body
+                kind_ok = scope.desc is None or scope.desc.kind == row.kind
+                if kind_ok and (scope.parent_id is None or row.owner_id == scope.parent_id):
+                    return row
         raise _not_found(scope.kind_name, resource_id)
+
+    async def phase_history(
+        self, scope: Scope, resource_id: str, *, page: int, size: int
+    ) -> tuple[list[PhaseTransition], int]:
+        async with self._uow.read() as tx:
+            resource = await tx.resources.get(resource_id) if is_uuid(resource_id) else None
+            if resource is None or not scope.matches(resource):
+                raise _not_found(scope.kind_name, resource_id)
+            return await tx.resources.phase_history(resource.id, page=page, size=size)
 
     async def list_bodies(
         self,
@@ -178,10 +213,22 @@ class ResourceService:
                 owner_kind=owner.kind if owner else None,
                 owner_href=owner.href if owner else None,
             )
+            result = compute_status(
+                desc=self.descriptor(desc.kind),
+                resource=resource,
+                reports=(),
+                has_children=False,
+                now=now,
+            )
             resource = replace(
-                resource, conditions=self._aggregate(tx_reports=[], resource=resource)
+                resource,
+                conditions=result.conditions,
+                phase=result.phase,
+                adapters=result.adapters,
             )
             await tx.resources.insert(resource)
+            if result.transition is not None:
+                await tx.resources.add_phase_transition(resource.id, result.transition)
         self._observer.reconciliation_started(desc.kind, is_delete=False)
         return resource
 
@@ -200,7 +247,13 @@ class ResourceService:
     # -- patch -------------------------------------------------------------------------------
 
     async def patch(
-        self, scope: Scope, resource_id: str, body: dict[str, Any], *, actor: str
+        self,
+        scope: Scope,
+        resource_id: str,
+        body: dict[str, Any],
+        *,
+        actor: str,
+        if_match: str | None = None,
     ) -> Resource:
         validation.validate_patch_fields(body)
         if not any(k in body for k in validation.PATCHABLE_FIELDS):
@@ -218,6 +271,7 @@ class ResourceService:
 
         async with self._uow.begin() as tx:
             current = await self.locked(tx, scope, resource_id)
+            check_if_match(if_match, current)
             if spec is not None:
                 self._schemas.validate(current.kind, spec)
             if current.is_deleting:
@@ -242,13 +296,16 @@ class ResourceService:
 
     # -- delete ------------------------------------------------------------------------------
 
-    async def delete(self, scope: Scope, resource_id: str, *, actor: str) -> Resource:
+    async def delete(
+        self, scope: Scope, resource_id: str, *, actor: str, if_match: str | None = None
+    ) -> Resource:
         """Soft delete, cascading or restricted by child kinds; idempotent when repeated.
 
         The row is hard-deleted at once when nothing needs finalizing.
         """
         async with self._uow.begin() as tx:
             current = await self.locked(tx, scope, resource_id, delete_wording=True)
+            check_if_match(if_match, current)
             if current.is_deleting:
                 if await self.finish_if_done(tx, current):
                     await self.finish_ancestors(tx, current)
@@ -381,37 +438,45 @@ class ResourceService:
             raise _not_found(parent_kind, parent_id)
         return parent
 
-    def _aggregate(
-        self, *, tx_reports: list[Any], resource: Resource, has_children: bool = False
-    ) -> tuple[ResourceCondition, ...]:
-        desc = self._registry.get(resource.kind)
-        return aggregation.aggregate(
-            generation=resource.generation,
-            required_adapters=desc.required_adapters if desc is not None else (),
-            reports=tx_reports,
-            previous=resource.conditions,
-            ref_time=resource.updated_time,
-            is_deleting=resource.is_deleting,
-            has_active_children=has_children,
-        )
-
     async def reaggregate(
         self, tx: Tx, resource: Resource, *, previous: Resource, is_delete: bool = False
     ) -> Resource:
-        """Recompute conditions for `resource` and save it (one write per row)."""
+        """Recompute the whole status of `resource` and save it (one write per row)."""
         reports = await tx.statuses.for_resource(resource.id)
         has_children = False
         if resource.is_deleting:
             live, deleting = await tx.resources.count_children(resource.id)
             has_children = bool(live or deleting)
-        conditions = self._aggregate(
-            tx_reports=reports, resource=resource, has_children=has_children
+        result = compute_status(
+            desc=self.descriptor(resource.kind),
+            resource=resource,
+            reports=reports,
+            has_children=has_children,
+            now=self._clock.now(),
         )
-        updated = replace(resource, conditions=conditions)
-        await tx.resources.save(updated, conditions_changed=conditions != previous.conditions)
-        if _reconciled_fell(previous.conditions, conditions):
+        updated = replace(
+            resource, conditions=result.conditions, phase=result.phase, adapters=result.adapters
+        )
+        await tx.resources.save(
+            updated, conditions_changed=result.conditions != previous.conditions
+        )
+        if result.transition is not None:
+            await tx.resources.add_phase_transition(resource.id, result.transition)
+        if _reconciled_fell(previous.conditions, result.conditions):
             self._observer.reconciliation_started(resource.kind, is_delete=is_delete)
         return updated
+
+    async def reaggregate_ids(self, ids: list[str]) -> int:
+        """Recompute stored statuses (after a config reload), one short transaction each."""
+        done = 0
+        for resource_id in ids:
+            async with self._uow.begin() as tx:
+                current = await tx.resources.get_for_update(resource_id)
+                if current is None:
+                    continue
+                await self.reaggregate(tx, current, previous=current)
+                done += 1
+        return done
 
 
 def _reconciled_fell(

@@ -1,19 +1,41 @@
-"""Adapter status reports: ingest one under a row lock and re-aggregate; list them."""
+"""Adapter status reports: ingest one under a row lock and re-aggregate; list them.
+
+Order of checks for `PUT …/statuses` (each stops the request):
+body validation (400, before any I/O) → resource lookup and lock (404) → the kind's adapter
+contract (400) → generation policy (409 strict / 204 discard) → mandatory conditions (400) →
+adapter dependencies (409) → store → hard delete when finalized → re-aggregate.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from hyperfleet.domain import dependencies
 from hyperfleet.domain import reports as report_rules
-from hyperfleet.domain.model import AdapterReport, ConditionStatus
+from hyperfleet.domain.contract import check_contract
+from hyperfleet.domain.model import AdapterReport, ConditionStatus, EntityDescriptor
+from hyperfleet.domain.status_engine import adapter_views
 from hyperfleet.errors import NotFound
 from hyperfleet.services.ports import Clock, UnitOfWork
 from hyperfleet.services.resources import ResourceService, Scope, is_uuid
 
 log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportPage:
+    items: list[AdapterReport]
+    total: int
+    desc: EntityDescriptor
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    report: AdapterReport
+    desc: EntityDescriptor
 
 
 class StatusService:
@@ -22,9 +44,7 @@ class StatusService:
         self._clock = clock
         self._resources = resources
 
-    async def report(
-        self, scope: Scope, resource_id: str, body: dict[str, Any]
-    ) -> AdapterReport | None:
+    async def report(self, scope: Scope, resource_id: str, body: dict[str, Any]) -> Accepted | None:
         """Validate and apply one report. None means discarded (204)."""
         incoming = report_rules.parse_report(body, now=self._clock.now())
         svc = self._resources
@@ -35,12 +55,24 @@ class StatusService:
                 # wait on each other.
                 await svc.lock_ancestors(tx, resource_id)
             resource = await svc.locked(tx, scope, resource_id)
+            desc = svc.descriptor(resource.kind)
+            check_contract(
+                incoming,
+                body,
+                rules=desc.adapters.get(incoming.adapter),
+                reason_format=desc.reason_format,
+                declared_adapters=desc.declared_adapters,
+                strict_adapters=desc.strict_adapters,
+            )
             stored_all = await tx.statuses.for_resource(resource.id)
             stored = next((r for r in stored_all if r.adapter == incoming.adapter), None)
-            verdict = report_rules.judge(
-                incoming, resource_generation=resource.generation, stored=stored
+            judgement = report_rules.judge_with_policy(
+                incoming,
+                policy=desc.generation_policy,
+                resource_generation=resource.generation,
+                stored=stored,
             )
-            if verdict is report_rules.Verdict.DISCARD:
+            if judgement.verdict is report_rules.Verdict.DISCARD:
                 log.debug(
                     "status report discarded",
                     kind=resource.kind,
@@ -51,8 +83,25 @@ class StatusService:
                 )
                 return None
             report_rules.check_mandatory(incoming)
-            if verdict is report_rules.Verdict.UNCHANGED and stored is not None:
-                return stored
+            dependencies.check_report(
+                incoming,
+                graph=desc.adapter_dependencies,
+                views=adapter_views(desc, stored_all, resource.generation),
+                generation=resource.generation,
+                is_deleting=resource.is_deleting,
+            )
+            if judgement.warning is not None:
+                log.warning(
+                    "status report generation mismatch stored (lenient policy)",
+                    kind=resource.kind,
+                    resource_id=resource.id,
+                    adapter=incoming.adapter,
+                    observed_generation=incoming.observed_generation,
+                    generation=resource.generation,
+                    detail=judgement.warning,
+                )
+            if judgement.verdict is report_rules.Verdict.UNCHANGED and stored is not None:
+                return Accepted(stored, desc)
             merged = report_rules.merge(incoming, stored)
             await tx.statuses.upsert(resource.id, merged)
 
@@ -62,16 +111,14 @@ class StatusService:
                 and await svc.finish_if_done(tx, resource)
             ):
                 await svc.finish_ancestors(tx, resource)
-                return merged
-            if report_rules.should_reaggregate(incoming):
-                await svc.reaggregate(tx, resource, previous=replace(resource))
-        return merged
+                return Accepted(merged, desc)
+            await svc.reaggregate(tx, resource, previous=resource)
+        return Accepted(merged, desc)
 
-    async def list(
-        self, scope: Scope, resource_id: str, *, page: int, size: int
-    ) -> tuple[list[AdapterReport], int]:
+    async def list(self, scope: Scope, resource_id: str, *, page: int, size: int) -> ReportPage:
         async with self._uow.read() as tx:
             resource = await tx.resources.get(resource_id) if is_uuid(resource_id) else None
             if resource is None or not scope.matches(resource):
                 raise NotFound(f"{scope.kind_name} with id='{resource_id}' not found")
-            return await tx.statuses.page(resource.id, page=page, size=size)
+            items, total = await tx.statuses.page(resource.id, page=page, size=size)
+        return ReportPage(items, total, self._resources.descriptor(resource.kind))

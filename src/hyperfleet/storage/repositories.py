@@ -14,20 +14,25 @@ if TYPE_CHECKING:
 from hyperfleet.domain.model import (
     AdapterCondition,
     AdapterReport,
+    AdapterSummary,
     ConditionStatus,
+    Phase,
+    PhaseRecord,
     Resource,
     ResourceCondition,
 )
+from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.render import render_resource
 from hyperfleet.errors import Conflict
-from hyperfleet.services.ports import ListQuery
+from hyperfleet.services.ports import ListQuery, StoredBody
 from hyperfleet.storage.search_sql import compile_order, compile_search
 
 Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 _COLUMNS = (
     "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
-    "conditions, created_time, updated_time, created_by, updated_by, deleted_time, deleted_by"
+    "conditions, created_time, updated_time, created_by, updated_by, deleted_time, deleted_by, "
+    "phase, phase_reason, phase_message, last_phase_transition_time, adapters"
 )
 
 
@@ -61,6 +66,40 @@ def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
     }
 
 
+def _summary_to_json(item: AdapterSummary) -> dict[str, Any]:
+    return {
+        "adapter": item.adapter,
+        "state": item.state,
+        "required": item.required,
+        "observed_generation": item.observed_generation,
+        "last_report_time": item.last_report_time.isoformat() if item.last_report_time else None,
+        "blocked_by": list(item.blocked_by),
+    }
+
+
+def _summary_from_json(item: dict[str, Any]) -> AdapterSummary:
+    last = item.get("last_report_time")
+    return AdapterSummary(
+        adapter=item["adapter"],
+        state=item["state"],
+        required=item["required"],
+        observed_generation=item.get("observed_generation"),
+        last_report_time=_ts(last) if last else None,
+        blocked_by=tuple(item.get("blocked_by") or ()),
+    )
+
+
+def _phase(row: asyncpg.Record) -> PhaseRecord | None:
+    if row["phase"] is None:
+        return None
+    return PhaseRecord(
+        phase=Phase(row["phase"]),
+        reason=row["phase_reason"] or "",
+        message=row["phase_message"] or "",
+        last_transition_time=row["last_phase_transition_time"],
+    )
+
+
 def _resource(row: asyncpg.Record) -> Resource:
     return Resource(
         id=row["id"],
@@ -80,7 +119,16 @@ def _resource(row: asyncpg.Record) -> Resource:
         deleted_time=row["deleted_time"],
         deleted_by=row["deleted_by"],
         conditions=tuple(_condition_from_json(c) for c in row["conditions"]),
+        phase=_phase(row),
+        adapters=tuple(_summary_from_json(a) for a in row["adapters"]),
     )
+
+
+def _phase_columns(resource: Resource) -> tuple[Any, ...]:
+    phase = resource.phase
+    if phase is None:
+        return (None, None, None, None)
+    return (phase.phase.value, phase.reason, phase.message, phase.last_transition_time)
 
 
 class SqlResourceRepository:
@@ -92,9 +140,10 @@ class SqlResourceRepository:
             await self._conn.execute(
                 "INSERT INTO resources (id, kind, name, href, owner_id, owner_kind, owner_href,"
                 " spec, labels, generation, conditions, created_time, updated_time, created_by,"
-                " updated_by, deleted_time, deleted_by, body)"
+                " updated_by, deleted_time, deleted_by, body, phase, phase_reason, phase_message,"
+                " last_phase_transition_time, adapters)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-                " $16, $17, $18)",
+                " $16, $17, $18, $19, $20, $21, $22, $23)",
                 resource.id,
                 resource.kind,
                 resource.name,
@@ -113,6 +162,8 @@ class SqlResourceRepository:
                 resource.deleted_time,
                 resource.deleted_by,
                 render_resource(resource),
+                *_phase_columns(resource),
+                [_summary_to_json(a) for a in resource.adapters],
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"This {resource.kind} already exists") from exc
@@ -130,16 +181,23 @@ class SqlResourceRepository:
         )
         return _resource(row) if row is not None else None
 
-    async def get_body(self, resource_id: str) -> tuple[str, str | None, bytes] | None:
+    async def get_body(self, resource_id: str) -> StoredBody | None:
         row = await self._conn.fetchrow(
-            "SELECT kind, owner_id, body FROM resources WHERE id = $1", resource_id
+            "SELECT kind, owner_id, generation, updated_time, body FROM resources WHERE id = $1",
+            resource_id,
         )
-        return (row["kind"], row["owner_id"], row["body"]) if row is not None else None
+        if row is None:
+            return None
+        return StoredBody(
+            row["kind"], row["owner_id"], row["generation"], row["updated_time"], row["body"]
+        )
 
     async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
         await self._conn.execute(
             "UPDATE resources SET spec = $2, labels = $3, generation = $4, conditions = $5,"
-            " updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10"
+            " updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10,"
+            " phase = $11, phase_reason = $12, phase_message = $13,"
+            " last_phase_transition_time = $14, adapters = $15"
             " WHERE id = $1",
             resource.id,
             resource.spec,
@@ -151,6 +209,8 @@ class SqlResourceRepository:
             resource.deleted_time,
             resource.deleted_by,
             render_resource(resource),
+            *_phase_columns(resource),
+            [_summary_to_json(a) for a in resource.adapters],
         )
         if conditions_changed:
             await self._conn.execute(
@@ -238,6 +298,60 @@ class SqlResourceRepository:
             "SELECT 1 FROM resources WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", ids
         )
         return ids
+
+    async def add_phase_transition(self, resource_id: str, transition: PhaseTransition) -> None:
+        await self._conn.execute(
+            "INSERT INTO phase_history (resource_id, from_phase, to_phase, generation, reason,"
+            " message, time) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            resource_id,
+            transition.from_phase.value if transition.from_phase is not None else None,
+            transition.to_phase.value,
+            transition.generation,
+            transition.reason,
+            transition.message,
+            transition.time,
+        )
+
+    async def phase_history(
+        self, resource_id: str, *, page: int, size: int
+    ) -> tuple[list[PhaseTransition], int]:
+        total = await self._conn.fetchval(
+            "SELECT count(*) FROM phase_history WHERE resource_id = $1", resource_id
+        )
+        rows = await self._conn.fetch(
+            "SELECT from_phase, to_phase, generation, reason, message, time FROM phase_history"
+            " WHERE resource_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+            resource_id,
+            size,
+            (page - 1) * size,
+        )
+        items = [
+            PhaseTransition(
+                from_phase=Phase(r["from_phase"]) if r["from_phase"] else None,
+                to_phase=Phase(r["to_phase"]),
+                generation=r["generation"],
+                reason=r["reason"],
+                message=r["message"],
+                time=r["time"],
+            )
+            for r in rows
+        ]
+        return items, int(total)
+
+    async def ids_to_reaggregate(
+        self, kinds: Sequence[str], *, after: str | None, limit: int, only_missing_phase: bool
+    ) -> list[str]:
+        rows = await self._conn.fetch(
+            "SELECT id FROM resources WHERE kind = ANY($1::text[])"
+            " AND ($2::uuid IS NULL OR id > $2::uuid)"
+            " AND (NOT $3::boolean OR phase IS NULL)"
+            " ORDER BY id LIMIT $4",
+            list(kinds),
+            after,
+            only_missing_phase,
+            limit,
+        )
+        return [r["id"] for r in rows]
 
 
 def _report(row: asyncpg.Record) -> AdapterReport:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from starlette.requests import Request
@@ -11,6 +11,8 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hyperfleet import __version__
+from hyperfleet.domain.model import EntityDescriptor
+from hyperfleet.services.config_store import ActiveConfig
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
@@ -34,7 +36,48 @@ SWAGGER_HTML = """<!DOCTYPE html>
 """
 
 
-def operation_routes(state: AppState) -> list[BaseRoute]:
+def descriptor_to_dict(desc: EntityDescriptor) -> dict[str, Any]:
+    """The status-engine settings of one kind, as configured (CEL as source text)."""
+    return {
+        "kind": desc.kind,
+        "plural": desc.plural,
+        "parent_kind": desc.parent_kind,
+        "required_adapters": list(desc.required_adapters),
+        "optional_adapters": list(desc.optional_adapters),
+        "validation_adapters": list(desc.effective_validation_adapters),
+        "adapter_dependencies": {a: list(d) for a, d in desc.adapter_dependencies.items()},
+        "generation_policy": desc.generation_policy.value,
+        "strict_adapters": desc.strict_adapters,
+        "reason_format": desc.reason_format.value,
+        "adapters": {
+            name: {
+                "reasons": {t: list(r) for t, r in rules.reasons.items()},
+                "progressing_reasons": list(rules.progressing_reasons),
+                "data_schema": rules.data_schema,
+            }
+            for name, rules in desc.adapters.items()
+        },
+        "conditions": [
+            {
+                "type": c.type,
+                "status": c.status_expr,
+                "reason": c.reason_expr,
+                "message": c.message_expr,
+            }
+            for c in desc.conditions
+        ],
+    }
+
+
+def active_config_to_dict(active: ActiveConfig) -> dict[str, Any]:
+    return {
+        "loaded_time": active.loaded_time,
+        "source": active.source,
+        "entities": [descriptor_to_dict(d) for d in active.registry.kinds],
+    }
+
+
+def operation_routes(state: AppState) -> list[BaseRoute]:  # noqa: C901 - one closure per route
     openapi_bytes = msgspec.json.encode(state.openapi)
 
     async def healthz(_: Request) -> Response:
@@ -63,6 +106,12 @@ def operation_routes(state: AppState) -> list[BaseRoute]:
     async def openapi_html(_: Request) -> Response:
         return HTMLResponse(SWAGGER_HTML.format(base=API_BASE))
 
+    async def aggregation_config(_: Request) -> Response:
+        return Response(
+            msgspec.json.encode(active_config_to_dict(state.store.active)),
+            media_type="application/json",
+        )
+
     async def metadata(_: Request) -> Response:
         return JSONResponse(
             {
@@ -82,6 +131,7 @@ def operation_routes(state: AppState) -> list[BaseRoute]:
         Route("/api/hyperfleet", metadata, methods=["GET"]),
         Route(f"{API_BASE}/openapi", openapi, methods=["GET"]),
         Route(f"{API_BASE}/openapi.html", openapi_html, methods=["GET"]),
+        Route(f"{API_BASE}/aggregation-config", aggregation_config, methods=["GET"]),
         Mount(
             f"{API_BASE}/swagger-ui",
             app=StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),

@@ -15,8 +15,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from hyperfleet.domain.entities import EntityRegistry
-from hyperfleet.domain.model import SYSTEM_ACTOR, EntityDescriptor
-from hyperfleet.domain.render import encode, render_resource, report_to_dict
+from hyperfleet.domain.model import SYSTEM_ACTOR, EntityDescriptor, Resource
+from hyperfleet.domain.render import (
+    encode,
+    etag,
+    render_resource,
+    report_to_dict,
+    transition_to_dict,
+)
 from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
@@ -26,8 +32,20 @@ JSON = "application/json"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def json_response(body: bytes, status: int = 200) -> Response:
-    return Response(body, status_code=status, media_type=JSON, headers={"Vary": "Authorization"})
+def json_response(body: bytes, status: int = 200, *, etag_value: str | None = None) -> Response:
+    headers = {"Vary": "Authorization"}
+    if etag_value is not None:
+        headers["ETag"] = etag_value
+    return Response(body, status_code=status, media_type=JSON, headers=headers)
+
+
+def resource_response(resource: Resource, status: int = 200) -> Response:
+    """A single resource, with its ETag."""
+    return json_response(
+        render_resource(resource),
+        status,
+        etag_value=etag(resource.generation, resource.updated_time),
+    )
 
 
 def actor(request: Request) -> str:
@@ -97,24 +115,33 @@ class KindRoutes:
         created = await self.resources.create(
             self.scope(request), body, actor=actor(request), flat=self.flat
         )
-        return json_response(render_resource(created), 201)
+        return resource_response(created, 201)
 
     async def get(self, request: Request) -> Response:
-        body = await self.resources.get_body(self.scope(request), request.path_params["id"])
-        return json_response(_resource_body(request, body))
+        row = await self.resources.get_body(self.scope(request), request.path_params["id"])
+        return json_response(
+            _resource_body(request, row.body), etag_value=etag(row.generation, row.updated_time)
+        )
 
     async def patch(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
         updated = await self.resources.patch(
-            self.scope(request), request.path_params["id"], body, actor=actor(request)
+            self.scope(request),
+            request.path_params["id"],
+            body,
+            actor=actor(request),
+            if_match=request.headers.get("if-match"),
         )
-        return json_response(render_resource(updated))
+        return resource_response(updated)
 
     async def delete(self, request: Request) -> Response:
         deleted = await self.resources.delete(
-            self.scope(request), request.path_params["id"], actor=actor(request)
+            self.scope(request),
+            request.path_params["id"],
+            actor=actor(request),
+            if_match=request.headers.get("if-match"),
         )
-        return json_response(render_resource(deleted), 202)
+        return resource_response(deleted, 202)
 
     async def force_delete(self, request: Request) -> Response:
         body = await params.json_body(request, required=False)
@@ -125,23 +152,41 @@ class KindRoutes:
 
     async def list_statuses(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
-        reports, total = await self.statuses.list(
+        result = await self.statuses.list(
             self.scope(request), request.path_params["id"], page=page, size=size
         )
         items: dict[str, Any] = {
             "page": page,
-            "size": len(reports),
-            "total": total,
-            "items": [report_to_dict(r) for r in reports],
+            "size": len(result.items),
+            "total": result.total,
+            "items": [
+                report_to_dict(r, result.desc.progressing_reasons(r.adapter)) for r in result.items
+            ],
         }
         return json_response(encode(items))
 
     async def put_status(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
-        stored = await self.statuses.report(self.scope(request), request.path_params["id"], body)
-        if stored is None:
+        accepted = await self.statuses.report(self.scope(request), request.path_params["id"], body)
+        if accepted is None:
             return Response(status_code=204, headers={"Vary": "Authorization"})
-        return json_response(encode(report_to_dict(stored)), 201)
+        report = accepted.report
+        return json_response(
+            encode(report_to_dict(report, accepted.desc.progressing_reasons(report.adapter))), 201
+        )
+
+    async def phase_history(self, request: Request) -> Response:
+        page, size = params.page_and_size(request)
+        items, total = await self.resources.phase_history(
+            self.scope(request), request.path_params["id"], page=page, size=size
+        )
+        body = {
+            "page": page,
+            "size": len(items),
+            "total": total,
+            "items": [transition_to_dict(t) for t in items],
+        }
+        return json_response(encode(body))
 
     def routes(self, collection: str) -> list[Route]:
         item = f"{collection}/{{id}}"
@@ -150,6 +195,7 @@ class KindRoutes:
             method_route(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete}),
             method_route(f"{item}/force-delete", {"POST": self.force_delete}),
             method_route(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status}),
+            method_route(f"{item}/phase-history", {"GET": self.phase_history}),
         ]
 
 
