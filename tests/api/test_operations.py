@@ -126,6 +126,32 @@ async def test_openapi_document_is_valid_and_extended(client):
     assert any(p.get("name") == "fields" for p in params)
 
 
+async def test_openapi_document_describes_the_status_engine(client):
+    doc = msgspec.json.decode((await client.get(f"{API}/openapi")).content)
+    schemas = doc["components"]["schemas"]
+    for name in ("ClusterStatus", "NodePoolStatus", "ResourceStatus"):
+        props = schemas[name]["properties"]
+        for field in ("phase", "phase_reason", "phase_message", "last_phase_transition_time"):
+            assert field in props, (name, field)
+        assert props["adapters"]["items"]["$ref"].endswith("/AdapterSummary")
+    assert schemas["AdapterStatus"]["properties"]["state"]["$ref"].endswith("/AdapterState")
+    assert {"state", "ready"} <= set(schemas["AdapterStatusCreateRequest"]["properties"])
+    for path in (
+        f"{API}/clusters/{{cluster_id}}/phase-history",
+        f"{API}/clusters/{{cluster_id}}/nodepools/{{nodepool_id}}/phase-history",
+        f"{API}/nodepools/{{nodepool_id}}/phase-history",
+        f"{API}/resources/{{resource_id}}/phase-history",
+        f"{API}/aggregation-config",
+    ):
+        assert "get" in doc["paths"][path], path
+    patch = doc["paths"][f"{API}/clusters/{{cluster_id}}"]["patch"]
+    assert "412" in patch["responses"]
+    assert any(p.get("name") == "If-Match" for p in patch["parameters"])
+    assert "ETag" in patch["responses"]["200"]["headers"]
+    put = doc["paths"][f"{API}/clusters/{{cluster_id}}/statuses"]["put"]
+    assert "409" in put["responses"]
+
+
 async def test_openapi_html_uses_local_assets(client):
     r = await client.get(f"{API}/openapi.html")
     assert r.status_code == 200

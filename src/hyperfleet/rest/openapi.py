@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from hyperfleet import __version__
+from hyperfleet.rest import openapi_engine
 
 _PREFIX = "/api/hyperfleet/v1"
 
@@ -66,7 +67,8 @@ def build_document() -> dict[str, Any]:
     doc["info"]["description"] = (
         doc["info"].get("description", "")
         + "\n\nServed by HyperFleet (Python). This document is the official contract plus the "
-        "operations and parameters this server adds (flat nodepool routes, `fields`)."
+        "operations and parameters this server adds (flat nodepool routes, `fields`, the status "
+        "engine's phases, adapter states, phase history, ETag/If-Match and aggregation config)."
     )
     for path, item in list(doc["paths"].items()):
         for op in item.values():
@@ -76,4 +78,5 @@ def build_document() -> dict[str, Any]:
                     params.append(_fields_param())
         del path
     doc["paths"].update(_flat_nodepool_paths(doc))
+    openapi_engine.apply(doc)
     return doc
