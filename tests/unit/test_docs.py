@@ -42,3 +42,30 @@ def test_every_error_class_is_listed_in_the_tree_docstring():
         assert line is not None, error.__name__
         assert str(error.status) in line
         assert error.code in line
+
+
+def test_documented_aggregation_example_loads(tmp_path):
+    import yaml
+
+    from hyperfleet.config import load_aggregation_file
+    from hyperfleet.domain.entities import build_registry
+    from hyperfleet.domain.model import GenerationPolicy
+
+    text = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    block = _between(text, "aggregation-example")
+    source = block.removeprefix("```yaml\n").removesuffix("\n```")
+    path = tmp_path / "agg.yaml"
+    path.write_text(source)
+    parsed = load_aggregation_file(path)
+    registry = build_registry(
+        [], overlays=[("agg.yaml: ", [e.model_dump(exclude_unset=True) for e in parsed.entities])]
+    )
+    cluster = registry.require("Cluster")
+    assert cluster.optional_adapters == ("monitoring",)
+    assert cluster.adapter_dependencies["hypershift"] == ("validation", "dns", "pullsecret")
+    assert [c.type for c in cluster.conditions] == ["ControlPlaneReady"]
+    assert cluster.conditions[0].status is not None
+    assert cluster.adapters["validation"].data_validator is not None
+    assert registry.require("NodePool").generation_policy is GenerationPolicy.LENIENT
+    assert registry.require("NodePool").parent_kind == "Cluster"
+    assert yaml.safe_load(source)["entities"][0]["kind"] == "Cluster"
