@@ -51,6 +51,11 @@ class AdapterReport:
     last_report_time: datetime
     data: dict[str, JSON] | None = None
     metadata: dict[str, JSON] | None = None
+    last_known: AdapterReport | None = None
+    """While this report's Available is Unknown: the adapter's latest earlier report whose
+    Available was True or False. The reference conditions use it, so a report that only says
+    "working on the new generation" does not erase the last known state (sticky
+    LastKnownReconciled), as the reference's discard rule guarantees."""
 
     def condition(self, type_: str) -> AdapterCondition | None:
         return next((c for c in self.conditions if c.type == type_), None)

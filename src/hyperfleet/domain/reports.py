@@ -7,7 +7,7 @@ post-MVP strict/lenient policies plug in beside them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -290,7 +290,23 @@ def merge(report: IncomingReport, stored: AdapterReport | None) -> AdapterReport
         last_report_time=at,
         data=report.data,
         metadata=report.metadata,
+        last_known=_last_known(report, stored),
     )
+
+
+def _last_known(report: IncomingReport, stored: AdapterReport | None) -> AdapterReport | None:
+    if stored is None or report.status_of("Available") is not ConditionStatus.UNKNOWN:
+        return None
+    if stored.status_of("Available") in {ConditionStatus.TRUE, ConditionStatus.FALSE}:
+        return replace(stored, last_known=None)
+    return stored.last_known
+
+
+def reference_input(report: AdapterReport) -> AdapterReport:
+    """The report the reference conditions aggregate for this adapter."""
+    if report.status_of("Available") is ConditionStatus.UNKNOWN and report.last_known is not None:
+        return report.last_known
+    return report
 
 
 def should_reaggregate(report: IncomingReport) -> bool:

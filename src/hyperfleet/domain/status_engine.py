@@ -29,6 +29,7 @@ from hyperfleet.domain.model import (
     ResourceCondition,
 )
 from hyperfleet.domain.phases import AdapterView, PhaseTransition, advance, compute_phase
+from hyperfleet.domain.reports import reference_input
 
 _SENSITIVE = re.compile(
     r"password|secret|token|credential|api_?key|cert|auth|private|connection|kubeconfig",
@@ -154,7 +155,7 @@ def compute_status(
     reference = aggregation.aggregate(
         generation=generation,
         required_adapters=desc.required_adapters,
-        reports=reports,
+        reports=[reference_input(r) for r in reports],
         previous=resource.conditions,
         ref_time=resource.updated_time,
         is_deleting=resource.is_deleting,

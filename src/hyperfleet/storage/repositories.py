@@ -354,30 +354,69 @@ class SqlResourceRepository:
         return [r["id"] for r in rows]
 
 
+def _conditions_from_json(items: list[dict[str, Any]]) -> tuple[AdapterCondition, ...]:
+    return tuple(
+        AdapterCondition(
+            type=c["type"],
+            status=ConditionStatus(c["status"]),
+            reason=c.get("reason"),
+            message=c.get("message"),
+            last_transition_time=_ts(c["last_transition_time"]),
+        )
+        for c in items
+        if c.get("status") in ConditionStatus.__members__.values()
+    )
+
+
+def _conditions_to_json(report: AdapterReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": c.type,
+            "status": c.status.value,
+            "reason": c.reason,
+            "message": c.message,
+            "last_transition_time": c.last_transition_time.isoformat(),
+        }
+        for c in report.conditions
+    ]
+
+
+def _known_to_json(report: AdapterReport | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    return {
+        "observed_generation": report.observed_generation,
+        "conditions": _conditions_to_json(report),
+        "created_time": report.created_time.isoformat(),
+        "last_report_time": report.last_report_time.isoformat(),
+    }
+
+
 def _report(row: asyncpg.Record) -> AdapterReport:
+    known = row["last_known"]
     return AdapterReport(
         adapter=row["adapter"],
         observed_generation=row["observed_generation"],
-        conditions=tuple(
-            AdapterCondition(
-                type=c["type"],
-                status=ConditionStatus(c["status"]),
-                reason=c.get("reason"),
-                message=c.get("message"),
-                last_transition_time=_ts(c["last_transition_time"]),
-            )
-            for c in row["conditions"]
-            if c.get("status") in ConditionStatus.__members__.values()
-        ),
+        conditions=_conditions_from_json(row["conditions"]),
         created_time=row["created_time"],
         last_report_time=row["last_report_time"],
         data=row["data"],
         metadata=row["metadata"],
+        last_known=AdapterReport(
+            adapter=row["adapter"],
+            observed_generation=known["observed_generation"],
+            conditions=_conditions_from_json(known["conditions"]),
+            created_time=_ts(known["created_time"]),
+            last_report_time=_ts(known["last_report_time"]),
+        )
+        if known is not None
+        else None,
     )
 
 
 _STATUS_COLUMNS = (
-    "adapter, observed_generation, conditions, data, metadata, created_time, last_report_time"
+    "adapter, observed_generation, conditions, data, metadata, created_time, last_report_time,"
+    " last_known"
 )
 
 
@@ -394,32 +433,24 @@ class SqlStatusRepository:
         return [_report(r) for r in rows]
 
     async def upsert(self, resource_id: str, report: AdapterReport) -> None:
-        conditions = [
-            {
-                "type": c.type,
-                "status": c.status.value,
-                "reason": c.reason,
-                "message": c.message,
-                "last_transition_time": c.last_transition_time.isoformat(),
-            }
-            for c in report.conditions
-        ]
         await self._conn.execute(
             "INSERT INTO adapter_statuses (resource_id, adapter, observed_generation, conditions,"
-            " data, metadata, created_time, last_report_time)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " data, metadata, created_time, last_report_time, last_known)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
             " ON CONFLICT (resource_id, adapter) DO UPDATE SET"
             " observed_generation = EXCLUDED.observed_generation,"
             " conditions = EXCLUDED.conditions, data = EXCLUDED.data,"
-            " metadata = EXCLUDED.metadata, last_report_time = EXCLUDED.last_report_time",
+            " metadata = EXCLUDED.metadata, last_report_time = EXCLUDED.last_report_time,"
+            " last_known = EXCLUDED.last_known",
             resource_id,
             report.adapter,
             report.observed_generation,
-            conditions,
+            _conditions_to_json(report),
             report.data,
             report.metadata,
             report.created_time,
             report.last_report_time,
+            _known_to_json(report.last_known),
         )
 
     async def page(
