@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
@@ -63,10 +63,13 @@ class SqlUnitOfWork:
             raise Unavailable(DB_UNAVAILABLE) from exc
 
     @asynccontextmanager
-    async def begin(self) -> AsyncIterator[SqlTx]:
+    async def _session(self, *, transaction: bool) -> AsyncIterator[SqlTx]:
         conn = await self._acquire()
         try:
-            async with conn.transaction():
+            if transaction:
+                async with conn.transaction():
+                    yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
+            else:
                 yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
         except HyperFleetError:
             raise
@@ -78,20 +81,13 @@ class SqlUnitOfWork:
         finally:
             await self._pool.release(conn)
 
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[SqlTx]:
-        conn = await self._acquire()
-        try:
-            yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
-        except HyperFleetError:
-            raise
-        except Exception as exc:
-            mapped = translate(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
-        finally:
-            await self._pool.release(conn)
+    def begin(self) -> AbstractAsyncContextManager[SqlTx]:
+        """One transaction: commits on normal exit, rolls back on any exception."""
+        return self._session(transaction=True)
+
+    def read(self) -> AbstractAsyncContextManager[SqlTx]:
+        """A connection for reads, without an explicit transaction."""
+        return self._session(transaction=False)
 
     async def ping(self, seconds: float) -> bool:
         try:
