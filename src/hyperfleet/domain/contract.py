@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 REASON_RE = re.compile(r"[A-Z][A-Za-z0-9]*")
 REASON_MAX = 128
 MESSAGE_MAX = 2048
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# C0 and C1 control characters (and DEL), except \t and \n.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _pointer(path: Sequence[Any]) -> str:

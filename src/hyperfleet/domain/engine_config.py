@@ -6,6 +6,7 @@ problem is reported with its key path, e.g. `entities[0].adapter_dependencies.dn
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -50,12 +51,33 @@ _SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
+CEL_VARIABLES = frozenset({"resource", "statuses"})
+_MACRO_BINDING = re.compile(
+    r"\.\s*(?:all|exists|exists_one|existsOne|map|filter|sortBy|transformList|transformMap)"
+    r"\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,(?:\s*([A-Za-z_][A-Za-z0-9_]*)\s*,)?"
+)
+
+
+def _bound_names(expr: str) -> set[str]:
+    """Names a comprehension macro binds (`statuses.exists(s, …)` binds `s`)."""
+    names: set[str] = set()
+    for match in _MACRO_BINDING.finditer(expr):
+        names.update(n for n in match.groups() if n)
+    return names
+
+
 def _compile(expr: str, path: str, errors: Errors) -> Program | None:
     """Compile, then dry-run on a sample context to catch unknown variables and functions."""
     try:
         program = cel.compile(expr)
     except (ValueError, RuntimeError) as exc:
         errors.append((path, f"CEL does not compile: {str(exc).splitlines()[0]}"))
+        return None
+    unknown = sorted(set(program.variables()) - CEL_VARIABLES - _bound_names(expr))
+    if unknown:
+        errors.append(
+            (path, f"CEL uses unknown variables {unknown}; available: resource, statuses")
+        )
         return None
     try:
         program.execute(_SAMPLE_CONTEXT)

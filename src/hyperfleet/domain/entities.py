@@ -99,6 +99,11 @@ def build_registry(
                 errors.append((f"{path}.kind", f"kind {kind!r} is declared twice"))
                 continue
             seen.add(kind)
+            if prefix and kind not in kinds:
+                # An overlay (the aggregation file) configures kinds; it cannot invent one, so
+                # a typo such as `Cluter` is an error instead of a new route set.
+                errors.append((f"{path}.kind", f"unknown kind {kind!r}"))
+                continue
             origin[kind] = path
             base = kinds.get(kind) or EntityDescriptor(kind=kind, plural=_plural_of(kind))
             changes = {

@@ -89,6 +89,8 @@ def cel_context(
 ) -> dict[str, Any]:
     statuses = []
     for report in reports:
+        if report.observed_generation > resource.generation:
+            continue  # kept by the lenient policy, ignored by aggregation
         view = views.get(report.adapter)
         statuses.append(
             {
