@@ -315,7 +315,10 @@ def reference_table() -> str:
 
 def load_aggregation_file(path: str | Path) -> AggregationFile:
     """Read and validate an aggregation file; ConfigError paths are prefixed with the file."""
-    data = read_yaml(path)
+    try:
+        data = read_yaml(path)
+    except ConfigError as exc:
+        raise ConfigError([(f"{path}: {p}", m) for p, m in exc.errors]) from exc
     try:
         return AggregationFile.model_validate(data)
     except ValidationError as exc:

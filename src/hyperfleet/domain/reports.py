@@ -257,7 +257,13 @@ def judge_with_policy(
             warning = f"observed_generation {og} is {side} resource generation {gen}"
         elif older_time:
             warning = f"observed_time is older than the stored report at generation {og}"
-    if same_as_stored and report.status_of("Available") is ConditionStatus.UNKNOWN:
+    if (
+        same_as_stored
+        and report.status_of("Available") is ConditionStatus.UNKNOWN
+        and report.status_of("Finalized") is not ConditionStatus.TRUE
+    ):
+        # A finalizing report always counts (the reference would drop it and the resource
+        # would stay Deleting until force-deleted).
         return Judgement(Verdict.DISCARD)
     if same_as_stored and stored is not None and report.observed_time == stored.last_report_time:
         return Judgement(Verdict.UNCHANGED)
