@@ -49,6 +49,8 @@ async def test_readyz_503_while_database_unreachable_then_recovers(
     up = await client.get("/readyz")
     assert up.status_code == 200
     assert (await client.get(f"{API}/clusters")).status_code == 200
+    metrics = (await client.get("/metrics")).text
+    assert 'hyperfleet_db_errors_total{component="api",error_type="unavailable"' in metrics
 
 
 async def test_readyz_503_when_shutting_down(client):
@@ -177,3 +179,44 @@ async def test_every_response_has_a_fresh_request_id(client, path):
     assert a.headers["x-request-id"] != "client-chosen"
     assert a.headers["x-request-id"] != b.headers["x-request-id"]
     assert len(a.headers["x-request-id"]) == 36
+
+
+async def test_log_lines_carry_the_request_id(client):
+    import structlog
+
+    capture = structlog.testing.LogCapture()
+    saved = structlog.get_config()
+    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture])
+    try:
+        r = await client.post(
+            f"{API}/clusters", json={"kind": "Cluster", "name": "logged", "spec": {}}
+        )
+    finally:
+        structlog.configure(**saved)
+    completed = [e for e in capture.entries if e["event"] == "HTTP request completed"]
+    assert completed, capture.entries
+    assert completed[-1]["request_id"] == r.headers["x-request-id"]
+    assert completed[-1]["status_code"] == 201
+
+
+def test_json_logs_have_component_version_and_hostname(capsys):
+    import json
+
+    import structlog
+
+    from hyperfleet.config import LoggingSettings
+    from hyperfleet.logs import configure_logging
+
+    saved = structlog.get_config()
+    try:
+        configure_logging(LoggingSettings(level="info", format="json"))
+        structlog.get_logger("t").info("hello", answer=42)
+    finally:
+        structlog.configure(**saved)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["event"] == "hello"
+    assert record["answer"] == 42
+    assert record["component"] == "api"
+    assert record["level"] == "info"
+    assert {"version", "hostname", "timestamp"} <= set(record)

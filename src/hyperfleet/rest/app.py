@@ -22,7 +22,13 @@ from starlette.responses import Response
 from hyperfleet.config import ConfigError, Settings, load_aggregation_file
 from hyperfleet.domain.entities import EntityRegistry, RegistryError, build_registry
 from hyperfleet.domain.spec_schemas import SpecSchemas
-from hyperfleet.errors import EndpointNotFound, HyperFleetError, MethodNotAllowed
+from hyperfleet.errors import (
+    EndpointNotFound,
+    HyperFleetError,
+    MethodNotAllowed,
+    Timeout,
+    Unavailable,
+)
 from hyperfleet.rest.auth import JwtVerifier
 from hyperfleet.rest.metrics import Metrics
 from hyperfleet.rest.middleware import RequestMiddleware
@@ -249,6 +255,9 @@ async def _http_exception(request: Request, exc: Exception) -> Response:
 
 async def _hyperfleet_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HyperFleetError)  # noqa: S101 - registered for HyperFleetError only
+    if isinstance(exc, Unavailable | Timeout):
+        state: AppState = request.app.state.hf
+        state.metrics.db_error(type(exc).__name__.lower())
     return _problem_response(request, exc)
 
 

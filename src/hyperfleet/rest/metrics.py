@@ -98,6 +98,9 @@ class Metrics:
             registry=self.registry,
         )
 
+    def db_error(self, error_type: str) -> None:
+        self.db_errors.labels(COMPONENT, __version__, error_type).inc()
+
     def config_reload_failed(self) -> None:
         self.config_reload_failures.labels(COMPONENT, __version__).inc()
 

@@ -66,6 +66,8 @@ class RequestMiddleware:
         state: dict[str, Any] = dict(scope.get("state") or {})
         scope["state"] = state
         state["request_id"] = request_id
+        # Every log line written while serving this request carries its id.
+        structlog.contextvars.bind_contextvars(request_id=request_id)
         status_holder = [500]
         response_started = False
 
@@ -101,16 +103,15 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             status = status_holder[0]
             self.metrics.observe_request(scope["method"], route_label(scope), status, elapsed)
-            level = "error" if status >= 500 else "info"  # noqa: PLR2004
-            log.log(
-                20 if level == "info" else 40,
+            emit = log.error if status >= 500 else log.info  # noqa: PLR2004
+            emit(
                 "HTTP request completed",
-                request_id=request_id,
                 method=scope["method"],
                 path=path,
                 status_code=status,
                 duration_ms=round(elapsed * 1000, 3),
             )
+            structlog.contextvars.unbind_contextvars("request_id")
 
 
 def _protected(path: str) -> bool:
