@@ -117,3 +117,63 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 async def gather(*coros: Any) -> list[Any]:
     return list(await asyncio.gather(*coros))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name` instead."""
+    return _with_db(url, name)
+
+
+class ServerProcess:
+    """`python -m hyperfleet serve` as a subprocess, for tests that need a real process."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log_path: Path) -> None:
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hyperfleet", "serve", "--port", str(self.port), *args],
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start: {self.log_path.read_text()[-2000:]}")
+            time.sleep(0.2)
+
+    def stop(self) -> int:
+        """SIGTERM, then SIGKILL after 30 s; returns the exit code."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+        return int(self.proc.returncode)

@@ -11,11 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,22 +22,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
+from tests.conftest import ServerProcess, with_database
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(str(SPEC))
 
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
 async def _admin(url: str, sql: str) -> None:
@@ -56,33 +42,15 @@ async def _admin(url: str, sql: str) -> None:
 def server(pg_admin_url: str) -> Iterator[dict[str, str]]:
     name = f"hf_st_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
-    port = _free_port()
     env = {
         **os.environ,
-        "HYPERFLEET_DATABASE_URL": _with_db(pg_admin_url, name),
+        "HYPERFLEET_DATABASE_URL": with_database(pg_admin_url, name),
         "HYPERFLEET_LOGGING_LEVEL": "warning",
     }
-    log_path = Path(tempfile.mkdtemp(prefix="hf-st-")) / "server.log"
-    log_file = log_path.open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "hyperfleet", "serve", "--port", str(port)],
-        env=env,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process = ServerProcess([], env, Path(tempfile.mkdtemp(prefix="hf-st-")) / "server.log")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.2)
-        api = f"{base}/api/hyperfleet/v1"
+        process.wait_ready()
+        api = f"{process.base}/api/hyperfleet/v1"
         cluster = httpx.post(
             f"{api}/clusters", json={"kind": "Cluster", "name": "st-seed", "spec": {}}
         ).json()
@@ -90,15 +58,9 @@ def server(pg_admin_url: str) -> Iterator[dict[str, str]]:
             f"{api}/clusters/{cluster['id']}/nodepools",
             json={"kind": "NodePool", "name": "np-seed", "spec": {}},
         ).json()
-        yield {"base": base, "cluster_id": cluster["id"], "nodepool_id": nodepool["id"]}
+        yield {"base": process.base, "cluster_id": cluster["id"], "nodepool_id": nodepool["id"]}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log_file.close()
+        process.stop()
         asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 

@@ -3,16 +3,17 @@ clean SIGTERM shutdown (the README's first command)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
+import uuid
 
+import asyncpg
 import httpx
 import psutil
 import pytest
+from tests.conftest import ServerProcess, with_database
 from typer.testing import CliRunner
 
 from hyperfleet.cli.main import app
@@ -60,61 +61,88 @@ def test_config_validate_unreadable_file(tmp_path):
     assert "cannot read" in result.output
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_serve_on_embedded_postgres_and_stop_cleanly(tmp_path):
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
     data_dir = tmp_path / "pg"
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "hyperfleet",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data_dir),
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = ServerProcess(["--data-dir", str(data_dir)], env, tmp_path / "serve.log")
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            assert time.monotonic() < deadline, "server did not become ready"
-            time.sleep(0.3)
+        server.wait_ready(timeout=90)
         created = httpx.post(
-            f"{base}/api/hyperfleet/v1/clusters",
+            f"{server.base}/api/hyperfleet/v1/clusters",
             json={"kind": "Cluster", "name": "embedded", "spec": {}},
         )
         assert created.status_code == 201
         assert (data_dir / "PG_VERSION").exists()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
     leftovers = [
         p
         for p in psutil.process_iter(["name", "cmdline"])
         if p.info["name"] == "postgres" and str(data_dir) in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
+
+
+async def _admin(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _cluster_config(base: str, source: str) -> dict:
+    body = httpx.get(f"{base}/api/hyperfleet/v1/aggregation-config").json()
+    assert body["source"] == source
+    return next(e for e in body["entities"] if e["kind"] == "Cluster")
+
+
+@pytest.mark.slow
+def test_sighup_reloads_the_aggregation_file(tmp_path, pg_admin_url):
+    name = f"hf_hup_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
+    agg = tmp_path / "agg.yaml"
+    agg.write_text("entities:\n  - kind: Cluster\n    optional_adapters: [monitoring]\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
+    env.update(
+        HYPERFLEET_DATABASE_URL=with_database(pg_admin_url, name),
+        HYPERFLEET_AGGREGATION_CONFIG=str(agg),
+        HYPERFLEET_LOGGING_LEVEL="warning",
+    )
+    server = ServerProcess([], env, tmp_path / "serve.log")
+    try:
+        server.wait_ready()
+        assert _cluster_config(server.base, str(agg))["optional_adapters"] == ["monitoring"]
+        agg.write_text(
+            "entities:\n  - kind: Cluster\n    optional_adapters: [monitoring, backup]\n"
+        )
+        server.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while _cluster_config(server.base, str(agg))["optional_adapters"] != [
+            "monitoring",
+            "backup",
+        ]:
+            assert time.monotonic() < deadline, "SIGHUP did not reload the file"
+            time.sleep(0.2)
+        # An invalid file is rejected and the running config stays.
+        agg.write_text("entities:\n  - kind: Cluster\n    optional_adapters: [validation]\n")
+        server.proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert _cluster_config(server.base, str(agg))["optional_adapters"] == [
+            "monitoring",
+            "backup",
+        ]
+        failures = next(
+            ln
+            for ln in httpx.get(f"{server.base}/metrics").text.splitlines()
+            if ln.startswith("hyperfleet_api_config_reload_failures_total{")
+        )
+        assert failures.endswith(" 1.0")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(timeout=30) == 0
+    finally:
+        server.stop()
+        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
