@@ -34,10 +34,6 @@ import json
 import os
 import random
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
@@ -50,6 +46,7 @@ import asyncpg
 import httpx
 import pytest
 import yaml
+from tests.conftest import ServerProcess, with_database
 
 from hyperfleet.config import EntityConfig
 from hyperfleet.domain.entities import build_registry
@@ -146,119 +143,54 @@ LABEL_SETS: list[dict[str, str]] = [{}, {"team": "a"}, {"team": "b", "tier": "go
 # -- servers ---------------------------------------------------------------------------------
 
 
-def _with_db(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Servers:
-    urls: list[str]
-    logs: list[Path]
-    procs: list[subprocess.Popen[bytes]]
+    procs: list[ServerProcess]
 
-    def log_tail(self, lines: int = 40) -> str:
-        out = []
-        for path in self.logs:
-            text = path.read_text(errors="replace").splitlines()[-lines:]
-            out.append(f"--- {path.name} ---\n" + "\n".join(text))
-        return "\n".join(out)
+    @property
+    def urls(self) -> list[str]:
+        return [p.base for p in self.procs]
 
     def error_lines(self) -> list[str]:
         found = []
-        for path in self.logs:
-            for line in path.read_text(errors="replace").splitlines():
+        for proc in self.procs:
+            for line in proc.log_path.read_text(errors="replace").splitlines():
                 lowered = line.lower()
                 if "traceback" in lowered or '"level":"error"' in lowered.replace(" ", ""):
-                    found.append(f"{path.name}: {line}")
+                    found.append(f"{proc.log_path.name}: {line}")
         return found
-
-
-async def _wait_ready(client: httpx.AsyncClient, url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if (await client.get(f"{url}/readyz", timeout=2)).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert proc.poll() is None, f"server {url} exited with {proc.returncode}"
-        assert time.monotonic() < deadline, f"server {url} did not become ready"
-        await asyncio.sleep(0.2)
 
 
 @pytest.fixture
 async def servers(pg_admin_url: str, tmp_path: Path) -> AsyncIterator[Servers]:
+    """Three `hyperfleet serve` processes on a fresh database, migrated once beforehand."""
     name = f"hf_mp_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(pg_admin_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = _with_db(pg_admin_url, name)
-    procs: list[subprocess.Popen[bytes]] = []
-    logs: list[Path] = []
-    try:
-        await migrate_url(url)
-        config = tmp_path / "hyperfleet.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                {"database": {"pool_min_size": 1, "pool_max_size": 10}, "entities": ENTITIES}
-            )
+    url = with_database(pg_admin_url, name)
+    config = tmp_path / "hyperfleet.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {"database": {"pool_min_size": 1, "pool_max_size": 10}, "entities": ENTITIES}
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
-        env |= {"HYPERFLEET_DATABASE_URL": url, "HYPERFLEET_LOGGING_LEVEL": "warning"}
-        urls = []
-        for index in range(SERVERS):
-            port = _free_port()
-            log_path = tmp_path / f"server{index}.log"
-            with log_path.open("wb") as log:
-                procs.append(
-                    subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "hyperfleet",
-                            "serve",
-                            "--config",
-                            str(config),
-                            "--port",
-                            str(port),
-                            "--no-migrate",
-                        ],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                    )
-                )
-            logs.append(log_path)
-            urls.append(f"http://127.0.0.1:{port}")
-        running = Servers(urls, logs, procs)
-        async with httpx.AsyncClient() as probe:
-            try:
-                await asyncio.gather(
-                    *(_wait_ready(probe, u, p) for u, p in zip(urls, procs, strict=True))
-                )
-            except AssertionError as exc:
-                raise AssertionError(f"{exc}\n{running.log_tail()}") from exc
-        yield running
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
+    env |= {"HYPERFLEET_DATABASE_URL": url, "HYPERFLEET_LOGGING_LEVEL": "warning"}
+    admin = await asyncpg.connect(pg_admin_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        running = Servers([])
         try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await migrate_url(url)
+            for index in range(SERVERS):
+                args = ["--config", str(config), "--no-migrate"]
+                running.procs.append(ServerProcess(args, env, tmp_path / f"server{index}.log"))
+            for proc in running.procs:
+                await asyncio.to_thread(proc.wait_ready)
+            yield running
         finally:
-            await admin.close()
+            await asyncio.gather(*(asyncio.to_thread(p.stop) for p in running.procs))
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
 
 
 # -- bookkeeping -----------------------------------------------------------------------------
@@ -498,7 +430,8 @@ class Workload:
                 self.unexpected(f"{what} (201 does not echo the report)", resp)
             r.accepted[adapter].append(sent)
         elif resp.status_code == 204:
-            # Strict policy: only an Available=Unknown with nothing new is silently discarded.
+            # Strict: only an Available=Unknown with nothing new is dropped; the discard
+            # policy (node pools) also drops stale-generation reports.
             if sent.shape != "Unknown" and REGISTRY.require(r.kind).generation_policy == "strict":
                 self.unexpected(f"{what} (discarded)", resp)
         elif resp.status_code == 409 and code in {"HYPERFLEET-CNF-004", "HYPERFLEET-CNF-005"}:
@@ -980,7 +913,11 @@ async def test_three_processes_keep_aggregates_generations_and_reports_consisten
     servers: Servers,
 ) -> None:
     started = time.monotonic()
-    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    # Idle connections are dropped well before uvicorn's 5 s keep-alive timeout closes them
+    # (reusing a connection the server is closing fails in transport, which is no server bug).
+    limits = httpx.Limits(
+        max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT, keepalive_expiry=1.0
+    )
     clients = [httpx.AsyncClient(base_url=url, timeout=30, limits=limits) for url in servers.urls]
     try:
         w = Workload(clients)

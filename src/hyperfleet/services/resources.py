@@ -304,6 +304,9 @@ class ResourceService:
         The row is hard-deleted at once when nothing needs finalizing.
         """
         async with self._uow.begin() as tx:
+            # Deleting may end in a hard delete that re-checks the parent: lock ancestors first,
+            # top-down like every cascade, so a parent DELETE and this one cannot deadlock.
+            await self.lock_ancestors(tx, resource_id)
             current = await self.locked(tx, scope, resource_id, delete_wording=True)
             check_if_match(if_match, current)
             if current.is_deleting:
@@ -390,6 +393,7 @@ class ResourceService:
     async def force_delete(self, scope: Scope, resource_id: str, body: Any, *, actor: str) -> None:
         reason = validation.validate_force_delete_reason(body)
         async with self._uow.begin() as tx:
+            await self.lock_ancestors(tx, resource_id)  # same order as DELETE (see there)
             current = await self.locked(tx, scope, resource_id)
             if not current.is_deleting:
                 raise StateConflict(f"{current.kind} '{current.id}' is not in Finalizing state")
