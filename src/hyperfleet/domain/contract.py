@@ -136,7 +136,7 @@ def _state_fields(
     if "state" in body and body["state"] is not None:
         claimed = body["state"]
         valid = {s.value for s in AdapterState}
-        if claimed not in valid:
+        if not isinstance(claimed, str) or claimed not in valid:
             problems.append(
                 Violation.with_value(
                     "state", f"state must be one of: {', '.join(sorted(valid))}", claimed, "enum"

@@ -22,6 +22,7 @@ from hyperfleet.domain.validation import INT32_MAX
 from hyperfleet.errors import GenerationConflict, ValidationFailed, Violation
 
 MANDATORY_CONDITIONS = ("Available", "Applied", "Health")
+_STATUS_VALUES = frozenset(s.value for s in ConditionStatus)
 FUTURE_WINDOW = timedelta(minutes=5)
 PAST_WINDOW = timedelta(minutes=30)
 
@@ -147,7 +148,8 @@ def _parse_conditions(raw: list[Any]) -> tuple[ReportedCondition, ...]:
             )
         seen.add(type_)
         status = item.get("status")
-        if status not in {s.value for s in ConditionStatus}:
+        # isinstance first: an object or array is unhashable and must be a 400, not a crash.
+        if not isinstance(status, str) or status not in _STATUS_VALUES:
             raise _fail(
                 f"{where}.status",
                 f"invalid status value '{status}' for condition at index {index}: "

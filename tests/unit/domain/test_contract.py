@@ -372,3 +372,28 @@ def test_check_contract_passes_silently_when_clean() -> None:
         declared_adapters=DECLARED,
         strict_adapters=True,
     )
+
+
+@pytest.mark.parametrize("claimed", [{}, [], {"a": 1}, 3])
+def test_state_of_a_non_string_type_is_a_violation_not_a_crash(claimed):
+    """Regression: an unhashable `state` crashed the set membership test."""
+    from hyperfleet.domain.model import ConditionStatus
+    from hyperfleet.domain.reports import IncomingReport, ReportedCondition
+
+    report = IncomingReport(
+        adapter="dns",
+        observed_generation=1,
+        observed_time=datetime(2026, 1, 1, tzinfo=UTC),
+        conditions=(ReportedCondition("Available", ConditionStatus.TRUE, None, None),),
+        data=None,
+        metadata=None,
+    )
+    problems = contract_violations(
+        report,
+        {"state": claimed},
+        rules=None,
+        reason_format=ReasonFormat.CAMEL_CASE,
+        declared_adapters=(),
+        strict_adapters=False,
+    )
+    assert [p.field for p in problems] == ["state"]

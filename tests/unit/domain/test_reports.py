@@ -624,3 +624,17 @@ def test_merge_copies_reason_and_message_from_the_report():
 )
 def test_should_reaggregate(available: ConditionStatus | None, expected: bool):
     assert should_reaggregate(incoming(available=available)) is expected
+
+
+@pytest.mark.parametrize("status", [{}, [], {"a": 1}, ["True"], 1, True, None])
+def test_condition_status_of_any_json_type_is_a_400(status):
+    """Regression: an object or array status crashed set membership (a 500 found by fuzzing)."""
+    body = {
+        "adapter": "dns",
+        "observed_generation": 1,
+        "observed_time": "2026-01-01T00:00:00Z",
+        "conditions": [{"type": "Available", "status": status}],
+    }
+    with pytest.raises(ValidationFailed) as info:
+        parse_report(body, now=datetime(2026, 1, 1, tzinfo=UTC))
+    assert info.value.violations[0].field == "conditions[0].status"
