@@ -503,6 +503,8 @@ def _resolve_field(name: str) -> Field:
         if all(_SPEC_SEGMENT.fullmatch(segment) for segment in path):
             return SpecField(path)
     elif head == "status":
+        if rest == "phase":
+            return ColumnField("phase", ColumnType.TEXT)
         field = _condition_field(rest.split("."))
         if field is not None:
             return field

@@ -10,6 +10,7 @@ ending in an escape).
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final, assert_never
 
@@ -58,6 +59,8 @@ _SEARCH_COLUMNS: Final = {
     "deleted_time": "r.deleted_time",
 }
 _ORDER_COLUMNS: Final = {name: f"r.{name}" for name in _SEARCH_COLUMNS}
+_SEARCH_COLUMNS["phase"] = "r.phase"  # `status.phase`; searchable, not an order field
+_CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _COLUMN_CASTS: Final = {
     ColumnType.TEXT: "text",
@@ -136,9 +139,25 @@ def _predicate(node: Predicate, params: list[object]) -> str:
     if isinstance(field, SpecField):
         return _spec(node, field, bind)
     if isinstance(field, ColumnField):
+        if field.type is ColumnType.UUID and _all_uuids(node):
+            # Equality on canonical ids compares as uuid, so the primary key index serves it.
+            return _operand(node, f"r.{field.column}", "uuid", bind)
         column = _SEARCH_COLUMNS[field.column]  # KeyError only for a hand-made bad AST
         return _operand(node, column, _COLUMN_CASTS[field.type], bind)
     assert_never(field)
+
+
+def _all_uuids(node: Predicate) -> bool:
+    """`=`, `!=` or `in` whose every value is a canonical (lower-case, hyphenated) UUID."""
+    if isinstance(node, Compare) and node.op in {Op.EQ, Op.NE}:
+        values: list[object] = [node.value]
+    elif isinstance(node, InList):
+        values = list(node.values)
+    else:
+        return False
+    return bool(values) and all(
+        isinstance(v, str) and _CANONICAL_UUID.fullmatch(v) is not None for v in values
+    )
 
 
 def _operand(node: Predicate, expr: str, cast: str, bind: _Binder) -> str:

@@ -295,7 +295,7 @@ INVALID: list[tuple[str, str]] = [
     ("labels = 'a'", INVALID_FIELD),
     ("conditions = 'a'", INVALID_FIELD),
     ("status = 'a'", INVALID_FIELD),
-    ("status.phase = 'Ready'", INVALID_FIELD),
+    ("status.phases = 'Ready'", INVALID_FIELD),
     ("status.conditions = 'a'", INVALID_FIELD),
     ("status.conditions.ready = 'True'", INVALID_FIELD),
     ("status.conditions.Ready_1 = 'True'", INVALID_FIELD),
@@ -586,3 +586,8 @@ def test_unknown_order_field_names_the_field_in_a_violation() -> None:
 
 def test_order_accepts_a_single_string() -> None:
     assert parse_order("name desc") == (OrderTerm("name", descending=True),)
+
+
+def test_status_phase_is_a_text_column():
+    node = parse_search("status.phase = 'Ready'")
+    assert node == Compare(ColumnField("phase", ColumnType.TEXT), Op.EQ, "Ready")

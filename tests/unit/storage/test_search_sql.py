@@ -177,3 +177,22 @@ def test_compile_order(values: list[str], sql: str) -> None:
 def test_compile_order_rejects_terms_outside_the_allowlist(terms: tuple[OrderTerm, ...]) -> None:
     with pytest.raises(ValueError, match=r"order"):
         compile_order(terms)
+
+
+def test_canonical_ids_compare_as_uuid_to_use_the_primary_key():
+    params: list[object] = []
+    one = "0190a0a0-0000-7000-8000-000000000001"
+    assert compile_search(parse_search(f"id = '{one}'"), params) == "r.id = $1::uuid"
+    params = []
+    sql = compile_search(parse_search(f"owner_id in ('{one}', '{one}')"), params)
+    assert sql == "r.owner_id = ANY($1::uuid[])"
+    params = []
+    assert compile_search(parse_search("id = 'not-a-uuid'"), params) == "r.id::text = $1::text"
+    params = []
+    assert compile_search(parse_search("id like '0190%'"), params) == "r.id::text LIKE $1::text"
+
+
+def test_status_phase_compiles_to_the_phase_column():
+    params: list[object] = []
+    assert compile_search(parse_search("status.phase = 'Ready'"), params) == "r.phase = $1::text"
+    assert params == ["Ready"]
