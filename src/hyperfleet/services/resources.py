@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -106,10 +107,6 @@ class ResourceService:
     def registry(self) -> EntityRegistry:
         return self._store.registry
 
-    @property
-    def _registry(self) -> EntityRegistry:
-        return self._store.registry
-
     def descriptor(self, kind: str) -> EntityDescriptor:
         """The kind's current descriptor (after any reload); unknown kinds get an empty one."""
         return self._store.descriptor(kind) or EntityDescriptor(kind=kind, plural=kind.lower())
@@ -171,7 +168,7 @@ class ResourceService:
         """Create a resource. On a flat or /resources route a child kind is a 422."""
         desc = scope.desc or self._kind_from_body(body)
         if flat and desc.is_child:
-            parent = self._registry.require(desc.parent_kind or "")
+            parent = self.registry.require(desc.parent_kind or "")
             raise UnprocessableEntity(
                 f"{desc.kind} must be created under its parent: POST "
                 f"{API_BASE}/{parent.plural}/{{{parent.kind.lower()}_id}}/{desc.plural}",
@@ -238,7 +235,7 @@ class ResourceService:
             raise ValidationFailed(
                 "kind is required", violations=[Violation("kind", "kind is required", "required")]
             )
-        desc = self._registry.get(kind) if isinstance(kind, str) else None
+        desc = self.registry.get(kind) if isinstance(kind, str) else None
         if desc is None:
             message = f"unknown kind '{kind}'"
             raise ValidationFailed(message, violations=[Violation("kind", message, "enum")])
@@ -324,7 +321,7 @@ class ResourceService:
     async def _check_restrict(self, tx: Tx, resource: Resource) -> None:
         restricting = {
             d.kind
-            for d in self._registry.children_of(resource.kind)
+            for d in self.registry.children_of(resource.kind)
             if d.on_parent_delete is OnParentDelete.RESTRICT
         }
         if not restricting:
@@ -335,7 +332,9 @@ class ResourceService:
                     f"Cannot delete {resource.kind} '{resource.id}': active {child.kind}(s) exist"
                 )
 
-    async def _mark_deleting(self, tx: Tx, resource: Resource, *, now: Any, actor: str) -> Resource:
+    async def _mark_deleting(
+        self, tx: Tx, resource: Resource, *, now: datetime, actor: str
+    ) -> Resource:
         """Mark `resource` and its live descendants deleting (generation +1 each)."""
         for child in await tx.resources.children_for_update(resource.id):
             if child.is_deleting:
@@ -363,8 +362,7 @@ class ResourceService:
         live, deleting = await tx.resources.count_children(resource.id)
         if live or deleting:
             return False
-        desc = self._registry.get(resource.kind)
-        required = desc.required_adapters if desc is not None else ()
+        required = self.descriptor(resource.kind).required_adapters
         if required:
             reports = {r.adapter: r for r in await tx.statuses.for_resource(resource.id)}
             for adapter in required:
