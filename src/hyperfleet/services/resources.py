@@ -8,6 +8,7 @@ Aggregated conditions are recomputed in the same transaction after every generat
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from hyperfleet.domain import validation
 from hyperfleet.domain.entities import EntityRegistry
 from hyperfleet.domain.generation import is_effective_change
 from hyperfleet.domain.model import (
+    AdapterReport,
     ConditionStatus,
     EntityDescriptor,
     OnParentDelete,
@@ -441,10 +443,21 @@ class ResourceService:
         return parent
 
     async def reaggregate(
-        self, tx: Tx, resource: Resource, *, previous: Resource, is_delete: bool = False
+        self,
+        tx: Tx,
+        resource: Resource,
+        *,
+        previous: Resource,
+        is_delete: bool = False,
+        reports: Sequence[AdapterReport] | None = None,
     ) -> Resource:
-        """Recompute the whole status of `resource` and save it (one write per row)."""
-        reports = await tx.statuses.for_resource(resource.id)
+        """Recompute the whole status of `resource` and save it (one write per row).
+
+        `reports` are the resource's stored reports when the caller already holds them
+        (the report path does), else they are read.
+        """
+        if reports is None:
+            reports = await tx.statuses.for_resource(resource.id)
         has_children = False
         if resource.is_deleting:
             live, deleting = await tx.resources.count_children(resource.id)

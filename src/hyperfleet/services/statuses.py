@@ -112,7 +112,13 @@ class StatusService:
             ):
                 await svc.finish_ancestors(tx, resource)
                 return Accepted(merged, desc)
-            await svc.reaggregate(tx, resource, previous=resource)
+            # The stored reports after this upsert, in storage order (by adapter), without
+            # reading them again.
+            after = sorted(
+                [*(r for r in stored_all if r.adapter != merged.adapter), merged],
+                key=lambda r: r.adapter,
+            )
+            await svc.reaggregate(tx, resource, previous=resource, reports=after)
         return Accepted(merged, desc)
 
     async def list(self, scope: Scope, resource_id: str, *, page: int, size: int) -> ReportPage:
