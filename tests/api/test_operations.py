@@ -26,7 +26,7 @@ async def test_readyz_ok_when_database_answers(client):
 async def test_readyz_503_while_database_unreachable_then_recovers(
     client, database_url, pg_admin_url
 ):
-    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    name = database_url.split("?")[0].rsplit("/", 1)[1]
     admin = await asyncpg.connect(pg_admin_url)
     try:
         await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
