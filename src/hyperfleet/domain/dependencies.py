@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from hyperfleet.domain.adapter_state import AdapterState
 from hyperfleet.domain.model import ConditionStatus
-from hyperfleet.domain.phases import AdapterView
+from hyperfleet.domain.phases import AdapterView, in_state_at
 from hyperfleet.errors import DependencyConflict
 
 if TYPE_CHECKING:
@@ -57,33 +57,21 @@ def blocked_by(
     adapter: str, graph: Graph, views: Mapping[str, AdapterView], generation: int
 ) -> list[str]:
     """Dependencies of `adapter` that are not Ready at `generation`."""
-    out = []
-    for dep in graph.get(adapter, ()):
-        view = views.get(dep)
-        if (
-            view is None
-            or view.observed_generation != generation
-            or view.state is not (AdapterState.READY)
-        ):
-            out.append(dep)
-    return out
+    return [
+        dep
+        for dep in graph.get(adapter, ())
+        if not in_state_at(views, dep, AdapterState.READY, generation)
+    ]
 
 
 def dependents_not_finalized(
     adapter: str, graph: Graph, views: Mapping[str, AdapterView], generation: int
 ) -> list[str]:
-    out = []
-    for other, deps in graph.items():
-        if adapter not in deps:
-            continue
-        view = views.get(other)
-        if (
-            view is None
-            or view.observed_generation != generation
-            or view.state is not (AdapterState.FINALIZED)
-        ):
-            out.append(other)
-    return sorted(out)
+    return sorted(
+        other
+        for other, deps in graph.items()
+        if adapter in deps and not in_state_at(views, other, AdapterState.FINALIZED, generation)
+    )
 
 
 def check_report(

@@ -16,7 +16,7 @@ from typing import Any
 
 from hyperfleet.domain.adapter_state import AdapterState
 from hyperfleet.domain.model import ConditionStatus, ConfiguredCondition, ResourceCondition
-from hyperfleet.domain.phases import AdapterView
+from hyperfleet.domain.phases import AdapterView, in_state_at
 
 RESERVED_TYPES = frozenset(
     {"Reconciled", "LastKnownReconciled", "AllAdaptersReady", "ValidationPassed"}
@@ -58,19 +58,12 @@ def _condition(
     )
 
 
-def _ready_at(views: Mapping[str, AdapterView], adapter: str, generation: int) -> bool:
-    view = views.get(adapter)
-    return (
-        view is not None
-        and view.observed_generation == generation
-        and view.state is AdapterState.READY
-    )
-
-
 def all_adapters_ready(
     adapters: Sequence[str], views: Mapping[str, AdapterView], generation: int
 ) -> Verdict:
-    not_ready = sorted(a for a in adapters if not _ready_at(views, a, generation))
+    not_ready = sorted(
+        a for a in adapters if not in_state_at(views, a, AdapterState.READY, generation)
+    )
     if not_ready:
         return Verdict(
             ConditionStatus.FALSE,
@@ -88,18 +81,15 @@ def validation_passed(
     validators: Sequence[str], views: Mapping[str, AdapterView], generation: int
 ) -> Verdict:
     for adapter in validators:
-        view = views.get(adapter)
-        if (
-            view is not None
-            and view.observed_generation == generation
-            and view.state is AdapterState.FAILED
-        ):
+        if in_state_at(views, adapter, AdapterState.FAILED, generation):
             return Verdict(
                 ConditionStatus.FALSE,
                 "ValidationFailed",
-                view.available_message or f"{adapter} reported a validation failure",
+                views[adapter].available_message or f"{adapter} reported a validation failure",
             )
-    pending = sorted(a for a in validators if not _ready_at(views, a, generation))
+    pending = sorted(
+        a for a in validators if not in_state_at(views, a, AdapterState.READY, generation)
+    )
     if pending:
         return Verdict(
             ConditionStatus.FALSE,

@@ -35,6 +35,14 @@ class AdapterView:
     available_message: str | None = None
 
 
+def in_state_at(
+    views: Mapping[str, AdapterView], adapter: str, state: AdapterState, generation: int
+) -> bool:
+    """True when `adapter`'s latest report is in `state` at exactly `generation`."""
+    view = views.get(adapter)
+    return view is not None and view.observed_generation == generation and view.state is state
+
+
 @dataclass(frozen=True, slots=True)
 class PhaseStatus:
     phase: Phase
