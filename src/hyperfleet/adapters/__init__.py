@@ -1,0 +1,1 @@
+"""Adapter SDK and the simulated adapters built on it."""

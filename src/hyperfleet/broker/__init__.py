@@ -1,0 +1,1 @@
+"""Message broker: Publisher/Subscriber ports, CloudEvents codec, in-process and RabbitMQ."""

@@ -1,0 +1,1 @@
+"""Typed HyperFleet API client (async, with a thin sync wrapper)."""
