@@ -267,8 +267,14 @@ class HyperFleetClient:
         return cast("Resource", _decode(response.content)), response.headers.get("etag", "")
 
     async def get_href(self, href: str) -> Resource:
-        """The resource at `href` (absolute or relative); only its path is used, never its host."""
+        """The resource at `href` (absolute or relative); only its path is used, never its host.
+
+        Raises ValueError for a path with `.` or `..` segments: an href from an event must not
+        lead the client (and its token) outside the API.
+        """
         path = urlsplit(href).path
+        if any(segment in {".", ".."} for segment in path.split("/")):
+            raise ValueError(f"href {href!r} is not a resource path")
         if not path.startswith(API_PREFIX + "/"):
             path = f"{API_PREFIX}/{path.lstrip('/')}"
         response = await self._send("GET", path)
