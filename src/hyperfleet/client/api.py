@@ -18,7 +18,11 @@ import httpx
 import msgspec
 
 from hyperfleet import __version__
-from hyperfleet.client.errors import ClientConnectionError, error_from_response
+from hyperfleet.client.errors import (
+    ClientConnectionError,
+    UnexpectedResponseError,
+    error_from_response,
+)
 from hyperfleet.client.retry import DEFAULT_RETRY, RETRY_STATUSES, RetryPolicy, may_retry
 from hyperfleet.client.types import AdapterStatus, Page, PhaseTransition, Resource
 
@@ -53,22 +57,39 @@ def _item_path(collection: str, id_: str) -> str:
     return f"{collection.strip('/')}/{quote(id_, safe='')}"
 
 
-def _decode(body: bytes) -> Any:
-    return msgspec.json.decode(body)
+def _decode(response: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object; anything else is an UnexpectedResponseError."""
+    try:
+        data = msgspec.json.decode(response.content)
+    except msgspec.DecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise UnexpectedResponseError(
+            response.status_code,
+            detail=f"expected a JSON object from {response.request.url}",
+            body=response.content,
+        )
+    return data
 
 
 def _page_and_mode(response: httpx.Response) -> tuple[Page[Any], bool]:
     """The page, and whether the envelope has `next_cursor` at all (a cursor-paged list)."""
-    body = response.content
-    data = _decode(body)
-    items = data.get("items") or []
+    data = _decode(response)
+    items = data.get("items")
+    cursor = data.get("next_cursor")
+    if not isinstance(items, list) or not (cursor is None or isinstance(cursor, str)):
+        raise UnexpectedResponseError(
+            response.status_code,
+            detail=f"expected a list envelope from {response.request.url}",
+            body=response.content,
+        )
     page = Page(
         items=items,
         total=int(data.get("total", len(items))),
         page=int(data.get("page", 0)),
         size=int(data.get("size", len(items))),
-        next_cursor=data.get("next_cursor"),
-        body=body,
+        next_cursor=cursor,
+        body=response.content,
     )
     return page, "next_cursor" in data
 
@@ -239,7 +260,8 @@ class HyperFleetClient:
         Page numbers stop once `total` items were seen or a page is empty.
         """
         base: dict[str, Any] = {"search": search, "size": size, "fields": fields, "order": order}
-        current, cursor_mode = await self._list_page(collection, base)
+        params = base
+        current, cursor_mode = await self._list_page(collection, params)
         number, seen = 1, 0
         while True:
             for item in current.items:
@@ -248,6 +270,11 @@ class HyperFleetClient:
             if cursor_mode:
                 if not current.next_cursor:
                     return
+                if current.next_cursor == params.get("cursor"):
+                    raise UnexpectedResponseError(
+                        200,
+                        detail=f"{collection}: the server repeated cursor {current.next_cursor!r}",
+                    )
                 params = {**base, "cursor": current.next_cursor}
             else:
                 if not current.items or seen >= current.total:
@@ -259,12 +286,12 @@ class HyperFleetClient:
     async def get(self, collection: str, id: str) -> Resource:  # noqa: A002 - the API's name
         """One resource."""
         response = await self.request("GET", _item_path(collection, id))
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", _decode(response))
 
     async def get_with_etag(self, collection: str, id: str) -> tuple[Resource, str]:  # noqa: A002
         """One resource and its ETag (for `if_match=`)."""
         response = await self.request("GET", _item_path(collection, id))
-        return cast("Resource", _decode(response.content)), response.headers.get("etag", "")
+        return cast("Resource", _decode(response)), response.headers.get("etag", "")
 
     async def get_href(self, href: str) -> Resource:
         """The resource at `href` (absolute or relative); only its path is used, never its host.
@@ -278,12 +305,12 @@ class HyperFleetClient:
         if not path.startswith(API_PREFIX + "/"):
             path = f"{API_PREFIX}/{path.lstrip('/')}"
         response = await self._send("GET", path)
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", _decode(response))
 
     async def create(self, collection: str, body: Mapping[str, Any]) -> Resource:
         """POST a new resource (never retried)."""
         response = await self.request("POST", collection.strip("/"), json=dict(body))
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", _decode(response))
 
     async def patch(
         self,
@@ -298,7 +325,7 @@ class HyperFleetClient:
         response = await self.request(
             "PATCH", _item_path(collection, id), json=dict(body), headers=headers
         )
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", _decode(response))
 
     async def delete(
         self,
@@ -310,7 +337,7 @@ class HyperFleetClient:
         """Soft-delete (202 with the resource, `deleted_time` set)."""
         headers = {"If-Match": if_match} if if_match is not None else None
         response = await self.request("DELETE", _item_path(collection, id), headers=headers)
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", _decode(response))
 
     async def force_delete(self, collection: str, id: str, reason: str) -> None:  # noqa: A002
         """Remove a resource being deleted and its descendants at once (204)."""
@@ -346,7 +373,7 @@ class HyperFleetClient:
         )
         if response.status_code == httpx.codes.NO_CONTENT or not response.content:
             return None
-        return cast("AdapterStatus", _decode(response.content))
+        return cast("AdapterStatus", _decode(response))
 
     async def phase_history(
         self,
@@ -369,9 +396,9 @@ class HyperFleetClient:
     async def aggregation_config(self) -> dict[str, Any]:
         """The active status-engine configuration (`GET /aggregation-config`)."""
         response = await self.request("GET", "aggregation-config")
-        return cast("dict[str, Any]", _decode(response.content))
+        return _decode(response)
 
     async def api_info(self) -> dict[str, Any]:
         """API metadata (`GET /api/hyperfleet`): id, kind, href, version."""
         response = await self._send("GET", API_ROOT)
-        return cast("dict[str, Any]", _decode(response.content))
+        return _decode(response)
