@@ -131,6 +131,15 @@ def test_sync_client_over_tcp(server: Server):
         assert patched["generation"] == 2
         assert client.get_href(f"http://other.example{created['href']}")["generation"] == 2
         assert [c["id"] for c in client.iterate("clusters", size=1)] == [created["id"]]
+        assert client.list("clusters").total == 1
+        stored = client.report_status("clusters", created["id"], report_body("dns", 2))
+        assert stored is not None
+        assert [s["adapter"] for s in client.statuses("clusters", created["id"]).items] == ["dns"]
+        assert client.phase_history("clusters", created["id"]).total >= 1
+        assert client.request("GET", "clusters", params={"size": 1}).status_code == 200
+        assert {e["kind"] for e in client.aggregation_config()["entities"]} >= {"Cluster"}
+        assert client.api_info()["id"] == "hyperfleet"
+        assert client.base_url == server.base
         deleted = client.delete("clusters", created["id"])
         assert deleted["deleted_time"]
         client.force_delete("clusters", created["id"], "sync test")

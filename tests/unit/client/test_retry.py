@@ -210,3 +210,13 @@ async def test_token_is_asked_again_on_every_attempt():
     ) as client:
         await client.get("clusters", "c1")
     assert [r.headers["authorization"] for r in handler.requests] == ["Bearer t1", "Bearer t2"]
+
+
+async def test_a_non_transient_transport_error_is_not_retried():
+    handler = Recorder(httpx.ProxyError("proxy refused the tunnel"))
+    async with client_for(handler) as client:
+        with pytest.raises(ClientConnectionError) as info:
+            await client.get("clusters", "c1")
+    assert len(handler.requests) == 1
+    assert info.value.attempts == 1
+    assert "ProxyError" in str(info.value)
