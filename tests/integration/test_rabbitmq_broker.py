@@ -29,7 +29,13 @@ from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.broker.events import ResourceHint, hint_from, reconcile_event
 from hyperfleet.broker.ports import BrokerUnavailable
 from hyperfleet.broker.rabbitmq import RabbitBroker
-from hyperfleet.broker.topology import ERROR_HEADER, FAILURES_HEADER, Topology, topology
+from hyperfleet.broker.topology import (
+    ERROR_HEADER,
+    FAILURES_HEADER,
+    Topology,
+    TopologyConflict,
+    topology,
+)
 
 pytestmark = pytest.mark.broker
 
@@ -330,6 +336,15 @@ async def test_publish_to_unreachable_rabbitmq_raises_after_the_bound() -> None:
     assert "secret" not in str(info.value)
     assert not await broker.healthy()
     await broker.close()
+
+
+async def test_queue_declared_elsewhere_with_other_arguments_is_a_clear_error(
+    rabbit: Rabbit,
+) -> None:
+    await rabbit.channel.declare_queue(rabbit.topo("a").queue, durable=True)  # no DLX arguments
+    broker = rabbit.broker()
+    with pytest.raises(TopologyConflict, match=rabbit.topo("a").queue):
+        await broker.subscriber("a").subscribe(rabbit.topic, recorder([]))
 
 
 async def test_closed_broker_refuses_to_publish(rabbit: Rabbit) -> None:

@@ -275,7 +275,11 @@ class RabbitSubscriber:
     async def subscribe(self, topic: str, handler: Handler) -> None:
         topo = self._broker.topology(topic, self.subscription_id)
         consumer = _Consumer(self._broker, topic, self.subscription_id, topo, handler)
-        await consumer.start(self._parallelism)
+        try:
+            await consumer.start(self._parallelism)
+        except BaseException:
+            await consumer.close()
+            raise
         self._consumers.append(consumer)
 
     async def close(self) -> None:
