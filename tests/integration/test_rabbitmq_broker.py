@@ -347,6 +347,19 @@ async def test_queue_declared_elsewhere_with_other_arguments_is_a_clear_error(
         await broker.subscriber("a").subscribe(rabbit.topic, recorder([]))
 
 
+async def test_refused_login_fails_at_once_without_leaking_the_password(rabbit_url: str) -> None:
+    bad = rabbit_url.replace("guest:guest@", "guest:wrong-secret@")
+    if bad == rabbit_url:
+        pytest.skip("the test broker URL does not carry guest:guest credentials to spoil")
+    broker = RabbitBroker(BrokerSettings(url=bad, connect_timeout_seconds=60))
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable, match="refused the login") as info:
+        await broker.publisher().publish("t", _event(1))
+    assert time.monotonic() - started < 60  # not retried until the bound
+    assert "wrong-secret" not in str(info.value)
+    await broker.close()
+
+
 async def test_closed_broker_refuses_to_publish(rabbit: Rabbit) -> None:
     broker = rabbit.broker()
     publisher = broker.publisher()
