@@ -48,7 +48,8 @@ async def rabbit_url() -> str:
     try:
         connection = await aio_pika.connect(BROKER_URL, timeout=5)
     except Exception as exc:  # noqa: BLE001 - any failure means "no RabbitMQ here"
-        reason = f"RabbitMQ unreachable at {BROKER_URL}: {exc!r}"
+        shown = RabbitBroker(BrokerSettings(url=BROKER_URL)).url  # password masked
+        reason = f"RabbitMQ unreachable at {shown}: {exc!r}"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (CI=true: broker tests must not be skipped)")
         pytest.skip(reason)
