@@ -39,6 +39,7 @@ from lark.exceptions import (
     UnexpectedToken,
 )
 
+from hyperfleet.domain.limits import INT32_MAX, INT32_MIN
 from hyperfleet.errors import BadRequest, Violation
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ NOT_WITH_LABELS: Final = "NOT operator is not supported with label queries"
 NOT_WITH_CONDITIONS: Final = "NOT operator is not supported with condition queries"
 _PARSE_FAILED: Final = "failed to parse search query: "
 
-_INT32_MIN: Final = -(2**31)
-_INT32_MAX: Final = 2**31 - 1
 # Fractional and exponent numbers must stay well inside PostgreSQL's numeric range.
 _MAX_DECIMAL_EXPONENT: Final = 1000
 
@@ -651,7 +650,7 @@ def _int32(field: Field, token: Token) -> int:
     if token.type != "NUMBER" or not _INTEGER.fullmatch(text):
         raise BadRequest(f"field '{field.name}' expects an integer")
     value = int(text)  # at most MAX_QUERY_LENGTH digits, below Python's conversion limit
-    if not _INT32_MIN <= value <= _INT32_MAX:
+    if not INT32_MIN <= value <= INT32_MAX:
         raise BadRequest(f"value {_echo(text)} is out of range for field '{field.name}'")
     return value
 

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from hyperfleet.domain.entities import name_limits
+from hyperfleet.domain.limits import INT64_MAX, INT64_MIN
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.errors import MalformedRequest, ValidationFailed, Violation
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-INT32_MAX = 2**31 - 1
 MAX_DEPTH = 64
 FORCE_DELETE_REASON_MAX = 1024
 

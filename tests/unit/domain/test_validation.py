@@ -9,11 +9,10 @@ from typing import Any
 
 import pytest
 
+from hyperfleet.domain.limits import INT64_MAX, INT64_MIN
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.domain.validation import (
     FORCE_DELETE_REASON_MAX,
-    INT64_MAX,
-    INT64_MIN,
     MAX_DEPTH,
     check_body_values,
     require_object,

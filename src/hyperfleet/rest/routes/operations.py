@@ -16,7 +16,7 @@ from hyperfleet.services.config_store import ActiveConfig
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
-    from hyperfleet.rest.app import AppState
+    from hyperfleet.rest.process_state import ProcessState
 
 SWAGGER_HTML = """<!DOCTYPE html>
 <html lang="en">
@@ -77,7 +77,7 @@ def active_config_to_dict(active: ActiveConfig) -> dict[str, Any]:
     }
 
 
-def operation_routes(state: AppState) -> list[BaseRoute]:  # noqa: C901 - one closure per route
+def operation_routes(state: ProcessState) -> list[BaseRoute]:  # noqa: C901 - one closure per route
     openapi_bytes = msgspec.json.encode(state.openapi)
 
     async def healthz(_: Request) -> Response:
