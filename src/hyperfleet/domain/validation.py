@@ -94,11 +94,17 @@ def validate_name(desc: EntityDescriptor, name: Any) -> str:
     return name
 
 
-def validate_spec(spec: Any, *, required: bool) -> dict[str, Any] | None:
-    if spec is None:
+def validate_spec(body: Mapping[str, Any], *, required: bool) -> dict[str, Any] | None:
+    """The body's `spec`: None when absent and optional; present, it must be an object.
+
+    An absent `spec` is "spec is required" on create; a present one that is not an object,
+    JSON `null` included, is "spec field must be an object" (create and PATCH alike).
+    """
+    if "spec" not in body:
         if required:
             raise _field("spec", "spec is required", "required")
         return None
+    spec = body["spec"]
     if not isinstance(spec, dict):
         raise _field("spec", "spec field must be an object", "format")
     return spec
