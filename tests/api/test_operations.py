@@ -172,6 +172,17 @@ async def test_api_metadata(client):
     assert r.json()["kind"] == "API"
 
 
+async def test_api_metadata_carries_a_build_time_beside_the_version(client):
+    from datetime import datetime
+
+    from hyperfleet import __version__
+
+    body = (await client.get("/api/hyperfleet")).json()
+    assert body["version"] == __version__
+    assert body["build_time"]
+    assert datetime.strptime(body["build_time"], "%Y-%m-%dT%H:%M:%S%z")
+
+
 @pytest.mark.parametrize("path", ["/healthz", f"{API}/clusters", "/nope", f"{API}/openapi"])
 async def test_every_response_has_a_fresh_request_id(client, path):
     a = await client.get(path, headers={"X-Request-ID": "client-chosen"})

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hyperfleet import __version__
+from hyperfleet.build_info import build_time
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.services.config_store import ActiveConfig
 from hyperfleet.services.resources import API_BASE
@@ -119,6 +120,7 @@ def operation_routes(state: ProcessState) -> list[BaseRoute]:  # noqa: C901 - on
                 "kind": "API",
                 "href": "/api/hyperfleet",
                 "version": __version__,
+                "build_time": build_time(),
             }
         )
 
