@@ -165,6 +165,36 @@ async def test_openapi_html_uses_local_assets(client):
     assert len(js.content) > 100_000
 
 
+async def test_served_document_lists_this_server_first(client):
+    doc = msgspec.json.decode((await client.get(f"{API}/openapi")).content)
+    first = doc["servers"][0]["url"]
+    # Relative: Swagger UI resolves it against the page, so "Try it out" calls this host.
+    assert first.startswith("/")
+    assert not first.startswith("//")
+    assert "https://hyperfleet.redhat.com" in [s["url"] for s in doc["servers"][1:]]
+
+
+def _referenced_urls(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'(?:href|src|url)\s*[=:]\s*"([^"]+)"', html)
+
+
+async def test_every_asset_the_swagger_page_references_answers_200(client):
+    page = await client.get(f"{API}/openapi.html")
+    urls = _referenced_urls(page.text)
+    assert f"{API}/openapi" in urls
+    assert any(u.endswith(".css") for u in urls)
+    assert any(u.endswith(".js") for u in urls)
+    # Browsers fetch /favicon.ico on their own; a 404 there is a console error.
+    for url in [*urls, "/favicon.ico"]:
+        r = await client.get(url)
+        assert r.status_code == 200, url
+        assert r.content, url
+    icon = await client.get("/favicon.ico")
+    assert icon.headers["content-type"] == "image/png"
+
+
 async def test_api_metadata(client):
     r = await client.get("/api/hyperfleet")
     assert r.status_code == 200

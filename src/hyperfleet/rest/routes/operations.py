@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -24,6 +25,7 @@ SWAGGER_HTML = """<!DOCTYPE html>
 <head>
   <meta charset="utf-8">
   <title>HyperFleet API</title>
+  <link rel="icon" type="image/png" href="{base}/swagger-ui/favicon-32x32.png">
   <link rel="stylesheet" href="{base}/swagger-ui/swagger-ui.css">
 </head>
 <body>
@@ -126,10 +128,21 @@ def operation_routes(state: ProcessState) -> list[BaseRoute]:  # noqa: C901 - on
 
     import swagger_ui_bundle  # noqa: PLC0415 - static assets, looked up once
 
+    favicon_bytes = (Path(swagger_ui_bundle.swagger_ui_path) / "favicon-32x32.png").read_bytes()
+
+    async def favicon(_: Request) -> Response:
+        # Browsers ask for /favicon.ico whatever the page links; a 404 is a console error.
+        return Response(
+            favicon_bytes,
+            media_type="image/png",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/api/hyperfleet", metadata, methods=["GET"]),
         Route(f"{API_BASE}/openapi", openapi, methods=["GET"]),
         Route(f"{API_BASE}/openapi.html", openapi_html, methods=["GET"]),
