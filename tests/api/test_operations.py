@@ -242,6 +242,7 @@ async def test_log_lines_carry_the_request_id(client):
 
 def test_json_logs_have_component_version_and_hostname(capsys):
     import json
+    import logging
 
     import structlog
 
@@ -249,11 +250,15 @@ def test_json_logs_have_component_version_and_hostname(capsys):
     from hyperfleet.logs import configure_logging
 
     saved = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
     try:
         configure_logging(LoggingSettings(level="info", format="json"))
         structlog.get_logger("t").info("hello", answer=42)
     finally:
         structlog.configure(**saved)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
     line = capsys.readouterr().out.strip().splitlines()[-1]
     record = json.loads(line)
     assert record["event"] == "hello"
@@ -261,3 +266,29 @@ def test_json_logs_have_component_version_and_hostname(capsys):
     assert record["component"] == "api"
     assert record["level"] == "info"
     assert {"version", "hostname", "timestamp"} <= set(record)
+
+
+def test_stdlib_logging_records_are_rendered_as_json_too(capsys):
+    import json
+    import logging
+
+    import structlog
+
+    from hyperfleet.config import LoggingSettings
+    from hyperfleet.logs import configure_logging
+
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging(LoggingSettings(level="info", format="json"))
+        logging.getLogger("some.library").info("Started server process [%d]", 7)
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["event"] == "Started server process [7]"
+    assert record["logger"] == "some.library"
+    assert record["level"] == "info"
+    assert {"component", "version", "hostname", "timestamp"} <= set(record)

@@ -4,6 +4,7 @@ clean SIGTERM shutdown (the README's first command)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ import pytest
 from tests.conftest import ServerProcess, with_database
 from typer.testing import CliRunner
 
+from hyperfleet import __version__
 from hyperfleet.cli.main import app
 
 runner = CliRunner()
@@ -62,7 +64,7 @@ def test_config_validate_unreadable_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_serve_on_embedded_postgres_and_stop_cleanly(tmp_path):
+def test_serve_on_embedded_postgres_prints_only_json_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
     data_dir = tmp_path / "pg"
     server = ServerProcess(["--data-dir", str(data_dir)], env, tmp_path / "serve.log")
@@ -78,6 +80,21 @@ def test_serve_on_embedded_postgres_and_stop_cleanly(tmp_path):
         assert server.proc.wait(timeout=60) == 0
     finally:
         server.stop()
+    # #7: stdout (and stderr, merged here) carries our JSON lines only; the wheel's narration
+    # of initdb/pg_ctl goes to a file beside the data directory.
+    lines = server.log_path.read_text().splitlines()
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        assert {"event", "level", "timestamp", "component", "version"} <= set(record), line
+        assert record["version"] == __version__, line
+    events = [json.loads(line)["event"] for line in lines]
+    assert "starting embedded PostgreSQL" in events
+    assert "Application startup complete." in events
+    chatter = (tmp_path / "pg-embedded.log").read_text()
+    for message in ("waiting for postmaster info", "Now asserting server is running", "exiting"):
+        assert message in chatter
+        assert message not in server.log_path.read_text()
     leftovers = [
         p
         for p in psutil.process_iter(["name", "cmdline"])
