@@ -163,3 +163,54 @@ def test_sighup_reloads_the_aggregation_file(tmp_path, pg_admin_url):
     finally:
         server.stop()
         asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+CYCLE_AND_UNKNOWN = (
+    "entities:\n"
+    "  - plural: orphans\n"  # no kind: dropped, but it keeps its index in the messages
+    "  - kind: Cluster\n"
+    "    colour: blue\n"
+    "    adapter_dependencies: {dns: [validation], validation: [dns]}\n"
+)
+
+
+def test_config_validate_reports_an_unknown_key_and_a_cycle_together(tmp_path):
+    """#7: schema errors no longer stop the registry and dependency checks."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("server:\n  prt: 1\n" + CYCLE_AND_UNKNOWN)
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any("server.prt" in ln for ln in lines), result.output
+    assert any("entities.0.kind" in ln for ln in lines), result.output
+    assert any("entities.1.colour" in ln for ln in lines), result.output
+    cycle = [ln for ln in lines if "dependency cycle" in ln]
+    assert cycle, result.output
+    assert all(": entities[1].adapter_dependencies." in ln for ln in cycle), cycle
+
+
+def test_config_validate_reports_both_in_the_named_aggregation_file(tmp_path):
+    agg = tmp_path / "agg.yaml"
+    agg.write_text(CYCLE_AND_UNKNOWN)
+    path = tmp_path / "main.yaml"
+    path.write_text(f"aggregation_config: {agg}\nfoo: 1\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    out = result.output
+    assert f"{path}: foo:" in out
+    assert f"{agg}: entities.1.colour" in out
+    assert f"{agg}: entities[1].adapter_dependencies." in out
+    assert "dependency cycle" in out
+
+
+def test_config_validate_wrong_types_do_not_hide_registry_errors(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "server:\n  port: nope\n"
+        "entities:\n  - kind: Widget\n    name_max_len: many\n    parent_kind: Gadget\n"
+    )
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "server.port" in result.output
+    assert "entities.0.name_max_len" in result.output
+    assert "entities[0].parent_kind" in result.output
