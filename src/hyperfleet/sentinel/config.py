@@ -120,7 +120,8 @@ class SentinelSettings(_Section):
     message_data: dict[str, Any] | None = None
     """Replaces the event data: output key → CEL expression (nested maps nest)."""
     fields: list[str] | None = None
-    """List projection; default: what the default decision and data need, else everything."""
+    """List projection (`[]` = whole resource); default: what the default decision and data
+    need, or the whole resource when either is replaced."""
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     """Broker connection (`HYPERFLEET_BROKER_<KEY>`)."""
     health: HealthSettings = Field(default_factory=HealthSettings)
@@ -158,7 +159,7 @@ class SentinelSettings(_Section):
     def effective_fields(self) -> list[str] | None:
         """The `fields` sent with every list request (None = the whole resource)."""
         if self.fields is not None:
-            return list(self.fields)
+            return list(self.fields) or None  # [] asks for the whole resource
         if self.message_decision is None and self.message_data is None:
             return list(DEFAULT_FIELDS)
         return None
