@@ -262,7 +262,10 @@ def test_non_boolean_result_at_runtime_is_a_decision_error() -> None:
     ("exprs", "keys"),
     [
         (["resource.generation == 1", 'condition("Reconciled").status == "True"'], {"generation"}),
-        (['resource.status.conditions.exists(c, c.type == "X")', "has(resource.labels.env)"], {"status", "labels"}),
+        (
+            ['resource.status.conditions.exists(c, c.type == "X")', "has(resource.labels.env)"],
+            {"status", "labels"},
+        ),
         (['resource["spec"] == {}'], None),
         (["size(resource) > 0"], None),
         (["true"], set()),
@@ -280,6 +283,8 @@ def test_default_decision_reads_only_the_generation() -> None:
 
 
 def test_whole_resource_expressions_still_see_everything() -> None:
-    decision = Decision.compile(MessageDecision.model_validate({"result": 'resource["labels"]["env"] == "prod"'}))
+    decision = Decision.compile(
+        MessageDecision.model_validate({"result": 'resource["labels"]["env"] == "prod"'})
+    )
     assert decision.keys is None
     assert decision.evaluate(_resource(1), NOW) is True
