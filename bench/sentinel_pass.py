@@ -10,9 +10,9 @@ For each N it:
    (`resources` with id, name, href and the stored body rewritten; its `resource_conditions`)
    until there are N clusters: seeding 100k through the API would take most of an hour here;
 4. runs Sentinel passes in this process (the real client over HTTP, the in-process broker):
-   - `skip`: the clusters are seconds old, so the default decision debounces every one: the cost
-     of reading every page and deciding;
-   - `publish`: the same with the Sentinel's clock a minute ahead, so every cluster gets an event;
+   - `skip`: the Sentinel's clock an hour before the clusters' condition times, so the default
+     decision debounces every one: the cost of reading every page and deciding;
+   - `publish`: the clock an hour after them, so every cluster gets an event;
    - `publish, full resource`: as `publish` but without the `fields` projection;
 5. prints a table and a `BENCH_JSON {...}` line; stops the server and drops the database.
 
@@ -65,6 +65,21 @@ def _free_port() -> int:
 
 def _with_db(url: str, name: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def _postgres_cpu(database: str) -> float:
+    """CPU-seconds of the PostgreSQL backends serving `database` (matched by process title)."""
+    total = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            title = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if title.startswith("postgres: ") and f" {database} " in title:
+                stat = (proc / "stat").read_text(encoding="ascii", errors="replace")
+                fields = stat.rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
 
 
 def _cpu(pid: int) -> float:
@@ -191,6 +206,7 @@ class PassFigures:
     seconds: float
     sentinel_cpu_s: float
     server_cpu_s: float
+    postgres_cpu_s: float
 
     @property
     def per_second(self) -> float:
@@ -198,21 +214,22 @@ class PassFigures:
 
 
 async def one_pass(
-    base: str, server_pid: int, clusters: int, page_size: int, mode: str
+    base: str, *, server_pid: int, database: str, clusters: int, page_size: int, mode: str
 ) -> PassFigures:
     overrides: dict[str, object] = {"resource_type": "clusters", "page_size": page_size}
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
-    if mode != "skip":
-        clock = lambda: datetime.now(UTC) + timedelta(minutes=1)  # noqa: E731
+    # Every clone carries the template's condition times. `skip` looks from an hour before
+    # them, so the debounce holds every cluster back; the others from an hour after.
+    shift = timedelta(hours=-1 if mode == "skip" else 1)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC) + shift  # noqa: E731
     if mode == "publish, full resource":
         overrides["fields"] = []
     settings = load_sentinel_settings(None, environ={}, overrides=overrides)
     broker = InProcessBroker()
     async with HyperFleetClient(base, timeout=120) as client:
         sentinel = Sentinel(settings, client, broker.publisher(), clock=clock)
-        cpu0, srv0 = time.process_time(), _cpu(server_pid)
+        cpu0, srv0, pg0 = time.process_time(), _cpu(server_pid), _postgres_cpu(database)
         result = await sentinel.run_pass()
-        cpu1, srv1 = time.process_time(), _cpu(server_pid)
+        cpu1, srv1, pg1 = time.process_time(), _cpu(server_pid), _postgres_cpu(database)
     if not result.ok or result.seen != clusters:
         raise RuntimeError(f"pass failed or incomplete: {result}")
     if broker.published != result.published:
@@ -227,6 +244,7 @@ async def one_pass(
         seconds=round(result.seconds, 2),
         sentinel_cpu_s=round(cpu1 - cpu0, 2),
         server_cpu_s=round(srv1 - srv0, 2),
+        postgres_cpu_s=round(pg1 - pg0, 2),
     )
 
 
@@ -238,22 +256,32 @@ async def bench(sizes: list[int], page_size: int, server_url: str, modes: list[s
             seeds[size] = round(await seed(base, url, size), 1)
             print(f"seeded {size} clusters in {seeds[size]}s", flush=True)
             for mode in modes:
-                figures = await one_pass(base, pid, size, page_size, mode)
+                database = urlsplit(url).path.lstrip("/")
+                figures = await one_pass(
+                    base,
+                    server_pid=pid,
+                    database=database,
+                    clusters=size,
+                    page_size=page_size,
+                    mode=mode,
+                )
                 rows.append(figures)
                 print(
                     f"  {mode}: {figures.seconds}s, {figures.published} events,"
-                    f" sentinel CPU {figures.sentinel_cpu_s}s, server CPU {figures.server_cpu_s}s",
+                    f" CPU: sentinel {figures.sentinel_cpu_s}s, API {figures.server_cpu_s}s,"
+                    f" PostgreSQL {figures.postgres_cpu_s}s",
                     flush=True,
                 )
     print()
     print(
-        "| clusters | pass | pages | events | pass s | resources/s | Sentinel CPU s | API CPU s |"
+        "| clusters | pass | pages | events | pass s | resources/s"
+        " | CPU s: Sentinel | API | PostgreSQL |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
             f"| {r.clusters} | {r.mode} | {r.pages} | {r.published} | {r.seconds} |"
-            f" {r.per_second:.0f} | {r.sentinel_cpu_s} | {r.server_cpu_s} |"
+            f" {r.per_second:.0f} | {r.sentinel_cpu_s} | {r.server_cpu_s} | {r.postgres_cpu_s} |"
         )
     print("BENCH_JSON " + json.dumps({"seed_seconds": seeds, "passes": [asdict(r) for r in rows]}))
 

@@ -345,14 +345,15 @@ def reference_rows() -> list[tuple[str, str, str, str]]:
                         f"{name}.{sub}",
                         ENV_NAMES.get((name, sub), "—"),
                         _show(default),
-                        sub_info.description or "",
+                        " ".join((sub_info.description or "").split()),
                     )
                 )
             continue
         default = (
             "required" if info.is_required() else _show(info.get_default(call_default_factory=True))
         )
-        rows.append((name, ENV_NAMES.get((name,), "—"), default, info.description or ""))
+        meaning = " ".join((info.description or "").split())
+        rows.append((name, ENV_NAMES.get((name,), "—"), default, meaning))
     return rows
 
 
