@@ -8,13 +8,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from hyperfleet import __version__
+from hyperfleet.cli import adapter_cmd
+from hyperfleet.cli.common import run_async
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, unknown_env_vars
 
@@ -22,6 +23,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet A
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
 app.command("sentinel")(sentinel_command)
+app.command("adapter")(adapter_cmd.adapter)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
@@ -89,20 +91,7 @@ def serve(
     log = structlog.get_logger("hyperfleet.cli")
     for name in unknown_env_vars():
         log.warning("unknown environment variable", name=name)
-    _run(_serve(settings, migrate=not no_migrate))
-
-
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """Run on uvloop when it is installed (uvicorn[standard] brings it), else asyncio.
-
-    In bench/api_bench.py it cut server CPU per GET from 288 to 252 µs.
-    """
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        asyncio.run(main)
-        return
-    uvloop.run(main)
+    run_async(_serve(settings, migrate=not no_migrate))
 
 
 async def _serve(settings: Settings, *, migrate: bool) -> None:
