@@ -203,7 +203,7 @@ def _lifespan(
         if run_migrations:
             log.info("migrations applied", versions=await migrate_url(database_url))
         state.pool = await make_pool(database_url, settings.database)
-        state.uow = SqlUnitOfWork(state.pool)
+        state.uow = SqlUnitOfWork(state.pool, observe=state.metrics.observe_query)
         state.started = True
         if state.resources is not None:
             # Rows written before the status engine existed get their phase in the background.

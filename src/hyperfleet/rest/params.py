@@ -84,7 +84,7 @@ def multi_values(request: Request, name: str) -> list[str]:
 
 def fields_param(request: Request) -> list[str] | None:
     """The `fields` projection, validated; `id` is always included. None when absent."""
-    if "fields" not in request.query_params:
+    if not request.scope.get("query_string") or "fields" not in request.query_params:
         return None
     fields = multi_values(request, "fields")
     unknown = [f for f in fields if f.split(".", 1)[0] not in RESOURCE_FIELDS or f.endswith(".")]

@@ -7,7 +7,7 @@ Aggregated conditions are recomputed in the same transaction after every generat
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -49,12 +49,12 @@ log = structlog.get_logger(__name__)
 API_BASE = "/api/hyperfleet/v1"
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return len(value) == 36  # noqa: PLR2004 - canonical hyphenated form only
+    """The canonical hyphenated form only (8-4-4-4-12 hex digits)."""
+    return _UUID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,8 @@ import asyncpg
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
+    from hyperfleet.storage.timing import TimedConnection
+
 from hyperfleet.domain.model import (
     AdapterCondition,
     AdapterReport,
@@ -27,7 +29,9 @@ from hyperfleet.errors import Conflict
 from hyperfleet.services.ports import ListQuery, StoredBody
 from hyperfleet.storage.search_sql import compile_order, compile_search
 
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+Conn: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record] | TimedConnection"
+)
 
 _COLUMNS = (
     "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
