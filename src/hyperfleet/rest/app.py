@@ -180,8 +180,8 @@ class _LazyUow:
             raise HyperFleetError("the database pool is not started")
         return self._state.uow
 
-    def begin(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return self._uow().begin()
+    def begin(self, *, lock: str | None = None) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._uow().begin(lock=lock)
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._uow().read()

@@ -6,13 +6,13 @@ Driver errors are translated here, at the boundary: nothing above `storage` sees
 from __future__ import annotations
 
 import asyncio
+import re
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from types import TracebackType
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from asyncpg.transaction import Transaction
 
 from hyperfleet.errors import HyperFleetError, Timeout, Unavailable
 from hyperfleet.storage.repositories import SqlResourceRepository, SqlStatusRepository
@@ -53,35 +53,60 @@ class SqlTx:
     statuses: SqlStatusRepository
 
 
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
+
+
+def _begin_sql(lock: str | None) -> str:
+    """BEGIN, and the row lock in the same round trip when `lock` is a canonical uuid.
+
+    Simple-query protocol (no parameters), so the id is inlined; the pattern admits only hex
+    digits and hyphens. Any other string gets a plain BEGIN (its lookup will find nothing).
+    """
+    if lock is None or _CANONICAL_UUID.fullmatch(lock) is None:
+        return "BEGIN"
+    return f"BEGIN; SELECT 1 FROM resources WHERE id = '{lock}' FOR UPDATE"
+
+
 class _Session(AbstractAsyncContextManager[SqlTx]):
     """One checkout and optionally one transaction.
 
-    A class rather than an `asynccontextmanager` generator: it wraps every request.
+    A class rather than an `asynccontextmanager` generator: it wraps every request. The
+    transaction is BEGIN/COMMIT sent by hand so that BEGIN can carry a row lock.
     """
 
-    __slots__ = ("_conn", "_tx", "_uow", "_wants_tx")
+    __slots__ = ("_begin", "_conn", "_uow")
 
-    def __init__(self, uow: SqlUnitOfWork, *, transaction: bool) -> None:
+    def __init__(self, uow: SqlUnitOfWork, begin: str | None) -> None:
         self._uow = uow
-        self._wants_tx = transaction
+        self._begin = begin
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
-        self._tx: Transaction | None = None
 
     async def __aenter__(self) -> SqlTx:
         uow = self._uow
         conn = self._conn = await uow.acquire()
-        try:
-            if self._wants_tx:
-                self._tx = conn.transaction()
-                await self._tx.start()
-        except BaseException as exc:
-            await uow.pool.release(conn)
-            mapped = translate(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
+        if self._begin is not None:
+            try:
+                await conn.execute(self._begin)
+            except BaseException as exc:
+                await self._release(conn)
+                mapped = translate(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
         timed = conn if uow.observe is None else TimedConnection(conn, uow.observe)
         return SqlTx(SqlResourceRepository(timed), SqlStatusRepository(timed))
+
+    async def _release(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        try:
+            stuck = not conn.is_closed() and conn.is_in_transaction()
+        except asyncpg.InterfaceError:
+            return  # the pool took the connection back already: it died under us
+        if stuck:
+            # A COMMIT or ROLLBACK failed half-way: never pool a connection inside a transaction.
+            conn.terminate()
+        await self._uow.pool.release(conn)
 
     async def __aexit__(
         self,
@@ -92,18 +117,15 @@ class _Session(AbstractAsyncContextManager[SqlTx]):
         conn = self._conn
         assert conn is not None  # noqa: S101 - __aenter__ ran
         try:
-            if self._tx is not None:
-                if exc is None:
-                    await self._tx.commit()
-                else:
-                    await self._tx.rollback()
+            if self._begin is not None:
+                await conn.execute("COMMIT" if exc is None else "ROLLBACK")
         except Exception as failure:
             mapped = translate(failure)
             if mapped is None:
                 raise
             raise mapped from failure
         finally:
-            await self._uow.pool.release(conn)
+            await self._release(conn)
         if exc is None or isinstance(exc, HyperFleetError):
             return
         mapped = translate(exc)
@@ -124,13 +146,17 @@ class SqlUnitOfWork:
         except Exception as exc:
             raise Unavailable(DB_UNAVAILABLE) from exc
 
-    def begin(self) -> AbstractAsyncContextManager[SqlTx]:
-        """One transaction: commits on normal exit, rolls back on any exception."""
-        return _Session(self, transaction=True)
+    def begin(self, *, lock: str | None = None) -> AbstractAsyncContextManager[SqlTx]:
+        """One transaction: commits on normal exit, rolls back on any exception.
+
+        `lock` names a resource whose row is locked (FOR UPDATE) in BEGIN's own round trip,
+        so every statement after it reads what committed before the lock was granted.
+        """
+        return _Session(self, _begin_sql(lock))
 
     def read(self) -> AbstractAsyncContextManager[SqlTx]:
         """A connection for reads, without an explicit transaction."""
-        return _Session(self, transaction=False)
+        return _Session(self, None)
 
     async def ping(self, seconds: float) -> bool:
         try:
