@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
-from hyperfleet.domain.validation import check_body_values
+from hyperfleet.domain.validation import check_body_values, may_hold_invalid_values
 from hyperfleet.errors import MalformedRequest, ValidationFailed, Violation
 
 MAX_PAGE = 100_000
@@ -139,7 +139,8 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
             "(body) nesting is too deep",
             violations=[Violation("(body)", "nesting is too deep", "max")],
         ) from None
-    check_body_values(body)
+    if may_hold_invalid_values(raw):
+        check_body_values(body)
     return body
 
 

@@ -210,6 +210,8 @@ class SqlResourceRepository:
         before = {c.type: c for c in previous}
         changed = [c for c in resource.conditions if before.get(c.type) != c]
         kept = [c.type for c in resource.conditions]
+        # The index rows are read back from the conditions document ($5) by type: one jsonb
+        # parameter instead of eight arrays to encode.
         # Rows of types no longer present go; unknown `previous` (empty) prunes to be sure.
         prune = not previous or set(kept) != set(before)
         await self._conn.execute(
@@ -229,13 +231,6 @@ class SqlResourceRepository:
             prune,
             kept,
             [c.type for c in changed],
-            [c.status.value for c in changed],
-            [c.reason for c in changed],
-            [c.message for c in changed],
-            [c.observed_generation for c in changed],
-            [c.created_time for c in changed],
-            [c.last_updated_time for c in changed],
-            [c.last_transition_time for c in changed],
             *_transition_columns(transition),
             *_report_columns(report),
         )
@@ -471,8 +466,10 @@ _SAVE_STATUS = """WITH saved AS (
 ), conds AS (
   INSERT INTO resource_conditions (resource_id, type, status, reason, message,
     observed_generation, created_time, last_updated_time, last_transition_time)
-  SELECT $1, * FROM unnest($18::text[], $19::text[], $20::text[], $21::text[], $22::int[],
-    $23::timestamptz[], $24::timestamptz[], $25::timestamptz[])
+  SELECT $1, c.* FROM jsonb_to_recordset($5::jsonb) AS c(type text, status text, reason text,
+    message text, observed_generation int, created_time timestamptz,
+    last_updated_time timestamptz, last_transition_time timestamptz)
+  WHERE c.type = ANY($18::text[])
   ON CONFLICT (resource_id, type) DO UPDATE SET status = EXCLUDED.status,
     reason = EXCLUDED.reason, message = EXCLUDED.message,
     observed_generation = EXCLUDED.observed_generation, created_time = EXCLUDED.created_time,
@@ -481,14 +478,14 @@ _SAVE_STATUS = """WITH saved AS (
 ), history AS (
   INSERT INTO phase_history (resource_id, from_phase, to_phase, generation, reason, message,
     time)
-  SELECT $1, $26::text, $27::text, $28::int, $29::text, $30::text, $31::timestamptz
-  WHERE $27::text IS NOT NULL
+  SELECT $1, $19::text, $20::text, $21::int, $22::text, $23::text, $24::timestamptz
+  WHERE $20::text IS NOT NULL
 ), report AS (
   INSERT INTO adapter_statuses (resource_id, adapter, observed_generation, conditions, data,
     metadata, created_time, last_report_time, last_known)
-  SELECT $1, $32::text, $33::int, $34::jsonb, $35::jsonb, $36::jsonb, $37::timestamptz,
-    $38::timestamptz, $39::jsonb
-  WHERE $32::text IS NOT NULL
+  SELECT $1, $25::text, $26::int, $27::jsonb, $28::jsonb, $29::jsonb, $30::timestamptz,
+    $31::timestamptz, $32::jsonb
+  WHERE $25::text IS NOT NULL
   ON CONFLICT (resource_id, adapter) DO UPDATE SET
     observed_generation = EXCLUDED.observed_generation, conditions = EXCLUDED.conditions,
     data = EXCLUDED.data, metadata = EXCLUDED.metadata,

@@ -21,6 +21,7 @@ QueryObserver = Callable[[str, str, float], None]
 """Called after each statement with (operation, table, seconds)."""
 
 _TABLE = re.compile(r"\b(?:FROM|INTO|UPDATE)\s+([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+_FIRST_CTE = re.compile(r"\bAS\s*\(\s*(SELECT|INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _VERBS = frozenset({"select", "insert", "update", "delete"})
 _MAX_CACHED = 512  # search SQL varies with the filter; past this, labels are recomputed
 _labels: dict[str, tuple[str, str]] = {}
@@ -37,8 +38,8 @@ def statement_labels(sql: str) -> tuple[str, str]:
         return cached
     words = sql.lstrip().split(None, 1)
     verb = words[0].lower() if words else ""
-    if verb == "with":  # a CTE: the statement's verb is the first one after it
-        found = re.search(r"\)\s*(SELECT|INSERT|UPDATE|DELETE)\b", sql, re.IGNORECASE)
+    if verb == "with":  # CTEs: the verb of the first one (a data-modifying CTE leads)
+        found = _FIRST_CTE.search(sql)
         verb = found.group(1).lower() if found else "select"
     table = _TABLE.search(sql)
     labels = (verb if verb in _VERBS else "other", table.group(1).lower() if table else "none")
