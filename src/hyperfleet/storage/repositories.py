@@ -57,6 +57,10 @@ def _condition_from_json(item: dict[str, Any]) -> ResourceCondition:
     )
 
 
+# Documents stored as jsonb keep datetimes as values: the msgspec codec writes them as RFC 3339
+# (UTC "Z") itself, which `_ts` reads back, and is much cheaper than isoformat() per field.
+
+
 def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
     return {
         "type": cond.type,
@@ -64,9 +68,9 @@ def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
         "reason": cond.reason,
         "message": cond.message,
         "observed_generation": cond.observed_generation,
-        "created_time": cond.created_time.isoformat(),
-        "last_updated_time": cond.last_updated_time.isoformat(),
-        "last_transition_time": cond.last_transition_time.isoformat(),
+        "created_time": cond.created_time,
+        "last_updated_time": cond.last_updated_time,
+        "last_transition_time": cond.last_transition_time,
     }
 
 
@@ -76,7 +80,7 @@ def _summary_to_json(item: AdapterSummary) -> dict[str, Any]:
         "state": item.state,
         "required": item.required,
         "observed_generation": item.observed_generation,
-        "last_report_time": item.last_report_time.isoformat() if item.last_report_time else None,
+        "last_report_time": item.last_report_time,
         "blocked_by": list(item.blocked_by),
     }
 
@@ -400,7 +404,7 @@ def _conditions_to_json(report: AdapterReport) -> list[dict[str, Any]]:
             "status": c.status.value,
             "reason": c.reason,
             "message": c.message,
-            "last_transition_time": c.last_transition_time.isoformat(),
+            "last_transition_time": c.last_transition_time,
         }
         for c in report.conditions
     ]
@@ -412,8 +416,8 @@ def _known_to_json(report: AdapterReport | None) -> dict[str, Any] | None:
     return {
         "observed_generation": report.observed_generation,
         "conditions": _conditions_to_json(report),
-        "created_time": report.created_time.isoformat(),
-        "last_report_time": report.last_report_time.isoformat(),
+        "created_time": report.created_time,
+        "last_report_time": report.last_report_time,
     }
 
 
