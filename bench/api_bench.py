@@ -133,8 +133,8 @@ def cluster_ids(base: str, seed: int) -> list[str]:
 
 
 def millis(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def run_wrk(base: str, pid: int, op: str, args: argparse.Namespace, ids: Path) -> dict[str, Any]:
@@ -164,8 +164,8 @@ def run_wrk(base: str, pid: int, op: str, args: argparse.Namespace, ids: Path) -
     errors = re.search(r"Socket errors: (.*)", out)
     return {
         "req_s": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": millis(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        "p99_ms": millis(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": millis(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
+        "p99_ms": millis(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1)),  # type: ignore[union-attr]
         "cpu_us_per_req": cpu * 1e6 / max(requests, 1),
         "requests": requests,
         "non_2xx": int(bad.group(1)) if bad else 0,
