@@ -116,6 +116,9 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
             port=settings.server.port,
             log_config=None,
             access_log=False,
+            # Nothing reads the client address or scheme (hrefs are paths): skip the
+            # X-Forwarded-* rewrite uvicorn would otherwise run on every request.
+            proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_timeout_seconds),
         )
         server = uvicorn.Server(config)

@@ -23,6 +23,24 @@ NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?)?$")
 
 
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def may_hold_invalid_values(raw: bytes) -> bool:
+    """False when the JSON text `raw` cannot fail `check_body_values`.
+
+    That is: no NUL (escaped or not), no run of 19 digits (the shortest integer outside
+    int64), no more brackets than the depth limit. A cheap look at the bytes, so that typical
+    bodies skip the walk; True only means "walk".
+    """
+    return (
+        b"\\u0000" in raw
+        or b"\x00" in raw
+        or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+        or _LONG_NUMBER.search(raw) is not None
+    )
+
+
 def check_body_values(value: Any, path: str = "") -> None:  # noqa: C901 - one flat type switch
     """Reject what JSONB or consumers cannot hold: NUL, integers outside int64, deep nesting.
 

@@ -15,6 +15,7 @@ from hyperfleet.domain.validation import (
     FORCE_DELETE_REASON_MAX,
     MAX_DEPTH,
     check_body_values,
+    may_hold_invalid_values,
     require_object,
     validate_force_delete_reason,
     validate_kind,
@@ -395,3 +396,24 @@ def test_validate_force_delete_reason_rejects(body: Any, message: str):
 @pytest.mark.parametrize("reason", ["stuck adapter", "x" * FORCE_DELETE_REASON_MAX])
 def test_validate_force_delete_reason_accepts(reason: str):
     assert validate_force_delete_reason({"reason": reason}) == reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "x\\u0000y"}',
+        b'{"a": 12345678901234567890}',
+        b'{"a": -9223372036854775809}',
+        b"[" * 65 + b"]" * 65,
+        b'{"a": "\x00"}',
+    ],
+)
+def test_bodies_that_may_fail_the_value_check_are_walked(raw):
+    assert may_hold_invalid_values(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", [b'{"a": 1, "b": [1, 2, {"c": "text"}]}', b'{"n": 922337203685477580}', b"[" * 64]
+)
+def test_ordinary_bodies_skip_the_walk(raw):
+    assert not may_hold_invalid_values(raw)
