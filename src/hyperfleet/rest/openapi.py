@@ -115,7 +115,8 @@ def build_document() -> dict[str, Any]:
         doc["info"].get("description", "")
         + "\n\nServed by HyperFleet (Python). This document is the official contract plus the "
         "operations and parameters this server adds (flat nodepool routes, `fields`, cursor "
-        "pages (`cursor`, `next_cursor`), the status engine's phases, adapter states, phase history, ETag/If-Match and aggregation config)."
+        "pages (`cursor`, `next_cursor`), the status engine's phases, adapter states, phase "
+        "history, ETag/If-Match and aggregation config)."
     )
     for path, item in list(doc["paths"].items()):
         for op in item.values():
