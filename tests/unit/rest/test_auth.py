@@ -87,7 +87,9 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": now,
-        "exp": now + 300,
+        # A day, not minutes: parametrized claims are built at collection time, and a slow
+        # run of the whole suite must not outlive them.
+        "exp": now + 86_400,
     }
     base |= overrides
     return {k: v for k, v in base.items() if v is not None}
