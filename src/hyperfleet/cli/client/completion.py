@@ -18,8 +18,8 @@ from typer._completion_shared import get_completion_script
 PROG = "hyperfleet"
 COMPLETE_VAR = "_HYPERFLEET_COMPLETE"
 EPILOG = (
-    'Example:  eval "$(hyperfleet completion bash)"  |  '
-    "hyperfleet completion fish > ~/.config/fish/completions/hyperfleet.fish"
+    "Example:  hyperfleet completion bash > ~/.local/share/bash-completion/completions/hyperfleet"
+    '  |  eval "$(hyperfleet completion zsh)"'
 )
 
 
