@@ -85,6 +85,19 @@ class MetricsSettings(_Section):
     """Age after which a Reconciled=False resource counts as stuck."""
 
 
+class WatchSettings(_Section):
+    retention_seconds: float = Field(default=900.0, gt=0)
+    """How long changes stay resumable with Last-Event-ID; older ones need a re-list."""
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+    """A comment line on an idle watch stream this often, to keep proxies from closing it."""
+    buffer_size: int = Field(default=1000, ge=1)
+    """Events one watcher may have queued; a watcher that falls further behind must re-list."""
+    poll_seconds: float = Field(default=1.0, gt=0)
+    """The change feed also looks for changes this often without a notification."""
+    prune_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often each process deletes changes older than the retention window."""
+
+
 class AdapterConfig(_Section):
     """`adapters.<name>`: the adapter's contract."""
 
@@ -157,6 +170,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    watch: WatchSettings = WatchSettings()
     entities: list[EntityConfig] = Field(default_factory=list)
     """Entity kinds: entries for Cluster/NodePool override only the keys they set."""
     aggregation_config: str | None = None
@@ -266,7 +280,12 @@ class _NoEnvSettings(Settings):
 def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
     """`HYPERFLEET_*` variables that match no setting (pydantic ignores them silently)."""
     env = os.environ if environ is None else environ
-    known = {"HYPERFLEET_CONFIG", "HYPERFLEET_TEST_DATABASE_URL"}
+    known = {
+        "HYPERFLEET_CONFIG",
+        "HYPERFLEET_TEST_DATABASE_URL",
+        "HYPERFLEET_TEST_BROKER_URL",
+        "HYPERFLEET_TEST_BROKER_RESTART",
+    }
     for name, info in Settings.model_fields.items():
         known.add(ENV_PREFIX + name.upper())
         annotation = info.annotation
@@ -274,7 +293,12 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
             known.update(
                 f"{ENV_PREFIX}{name.upper()}_{sub.upper()}" for sub in annotation.model_fields
             )
-    return sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
+    loop_only = ENV_PREFIX + "BROKER_"  # the Sentinel's and adapters' (hyperfleet.broker.config)
+    return sorted(
+        k
+        for k in env
+        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(loop_only)
+    )
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:

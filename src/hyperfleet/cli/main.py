@@ -136,6 +136,7 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
 
         def begin_shutdown() -> None:
             state.shutting_down = True
+            state.end_watches()
             server.should_exit = True
 
         for sig in (signal.SIGTERM, signal.SIGINT):
