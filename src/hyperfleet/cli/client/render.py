@@ -54,8 +54,13 @@ def make_console(*, stderr: bool = False) -> Console:
     stream = sys.stderr if stderr else sys.stdout
     # markup off: API text such as "[dns, validation]" must print as it is.
     # NO_COLOR: rich would drop colours but keep bold and dim; no styling at all is expected.
-    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
-    console = Console(file=stream, soft_wrap=False, highlight=False, markup=False, **plain)
+    console = Console(
+        file=stream,
+        soft_wrap=False,
+        highlight=False,
+        markup=False,
+        color_system=None if os.environ.get("NO_COLOR") else "auto",
+    )
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = _PIPE_WIDTH
     return console

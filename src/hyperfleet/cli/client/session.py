@@ -2,13 +2,14 @@
 
 Exit codes: 0 success; 1 the API answered with an error, or no answer came (the line names the
 URL tried), or the token file is unreadable; 2 a usage error (bad flag, bad `--spec` JSON, a
-broken profile file).
+broken profile file); 130 interrupted (a watch command ends with 0 when interrupted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -33,6 +34,7 @@ T = TypeVar("T")
 
 API_ERROR_EXIT = 1
 USAGE_EXIT = 2
+INTERRUPT_EXIT = 130  # the shell's 128 + SIGINT
 
 ApiUrlOpt = Annotated[
     str | None,
@@ -69,9 +71,19 @@ def _quiet_logs() -> None:
     )
 
 
-def run(api_url: str | None, call: Callable[[HyperFleetClient], Awaitable[T]]) -> T:
-    """Run `call` with a client for the resolved API URL and token; errors become one line."""
+def run(
+    api_url: str | None,
+    call: Callable[[HyperFleetClient], Awaitable[T]],
+    *,
+    interrupt_exit: int = INTERRUPT_EXIT,
+) -> T:
+    """Run `call` with a client for the resolved API URL and token; errors become one line.
+
+    SIGINT (and SIGTERM) end the command with `interrupt_exit`: 0 for the watch commands,
+    which run until interrupted.
+    """
     _quiet_logs()
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         target = resolve(api_url)
     except ProfileError as exc:
@@ -94,7 +106,7 @@ def run(api_url: str | None, call: Callable[[HyperFleetClient], Awaitable[T]]) -
     except OSError as exc:
         fail(f"cannot read the token: {exc}")
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        raise typer.Exit(interrupt_exit) from None
 
 
 def show(

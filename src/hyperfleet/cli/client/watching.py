@@ -2,7 +2,8 @@
 
 `watch` prints one line per event (`-o json`: the event's JSON as the server sent it; `-o yaml`:
 one document per event). `get --watch` / `list --watch` show the table and redraw it on every
-change (on a terminal in place; otherwise each new table is printed after the last). When the
+change (on a terminal in place; otherwise each new table is printed after the last), watching
+from the list's `X-Hyperfleet-Change-Seq` so that no change between the two is missed. When the
 server cannot resume the stream (410) the list is read again.
 """
 
@@ -23,6 +24,8 @@ from hyperfleet.cli.client.session import run
 from hyperfleet.client import HyperFleetClient, WatchEvent, WatchExpiredError
 from hyperfleet.client.wire import item_path
 
+# The list's change position (the id of the last event it reflects): watch from there.
+CHANGE_SEQ_HEADER = "X-Hyperfleet-Change-Seq"
 EVENT_STYLES = {"ADDED": "green", "MODIFIED": "cyan", "DELETED": "red"}
 
 
@@ -64,7 +67,7 @@ def events(api_url: str | None, output: Output, collection: str, search: str | N
             except WatchExpiredError as exc:
                 warn.print(f"watch restarted: {exc}", style="yellow")
 
-    run(api_url, follow)
+    run(api_url, follow, interrupt_exit=0)
 
 
 class _Screen:
@@ -101,6 +104,7 @@ def live_list(api_url: str | None, output: Output, collection: str, params: dict
     async def follow(hf: HyperFleetClient) -> None:
         while True:
             response = await hf.request("GET", collection, params=params)
+            position = response.headers.get(CHANGE_SEQ_HEADER)
             body = decode(response.content)
             items = {item["id"]: item for item in body.get("items") or []}
             if output is Output.table:
@@ -108,7 +112,8 @@ def live_list(api_url: str | None, output: Output, collection: str, params: dict
             else:
                 _print_body(screen.console, output, response.content)
             try:
-                async for event in hf.watch(collection, search=params.get("search")):
+                changes = hf.watch(collection, search=params.get("search"), last_event_id=position)
+                async for event in changes:
                     if output is not Output.table:
                         _print_event(screen.console, output, event)
                         continue
@@ -121,7 +126,7 @@ def live_list(api_url: str | None, output: Output, collection: str, params: dict
                 continue
 
     try:
-        run(api_url, follow)
+        run(api_url, follow, interrupt_exit=0)
     finally:
         screen.close()
 
@@ -132,13 +137,16 @@ def live_get(api_url: str | None, output: Output, collection: str, id_: str) -> 
 
     async def follow(hf: HyperFleetClient) -> None:
         while True:
+            # The list's change position first: no change after the GET can be missed.
+            listed = await hf.request("GET", collection, params={"size": 1})
+            position = listed.headers.get(CHANGE_SEQ_HEADER)
             response = await hf.request("GET", item_path(collection, id_))
             if output is Output.table:
                 screen.show(tables.resource_detail(decode(response.content)))
             else:
                 _print_body(screen.console, output, response.content)
             try:
-                async for event in hf.watch(collection):
+                async for event in hf.watch(collection, last_event_id=position):
                     if event.object.get("id") != id_:
                         continue
                     if output is not Output.table:
@@ -151,7 +159,7 @@ def live_get(api_url: str | None, output: Output, collection: str, id_: str) -> 
                 continue
 
     try:
-        run(api_url, follow)
+        run(api_url, follow, interrupt_exit=0)
     finally:
         screen.close()
 
