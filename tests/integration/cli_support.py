@@ -121,3 +121,83 @@ def running_server(
     finally:
         proc.stop()
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class Streaming:
+    """A long-running `hyperfleet …` (a watch): its stdout lines, read as they come."""
+
+    def __init__(self, cli: Cli, *args: str) -> None:
+        import queue
+        import threading
+
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.proc = subprocess.Popen(
+            [*COMMAND, *args],
+            env=cli.env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+        def pump() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self._queue.put(line.rstrip("\n"))
+            self._queue.put(None)
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_for(self, predicate: Any, timeout: float = 60) -> str:
+        """The first new line for which `predicate(line)` holds (fails after `timeout`)."""
+        import queue
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                line = self._queue.get(timeout=max(remaining, 0.01))
+            except queue.Empty:
+                line = None
+                if time.monotonic() >= deadline:
+                    raise AssertionError(f"no matching line in {timeout}s: {self.lines}") from None
+                continue
+            if line is None:
+                err = self.proc.stderr.read() if self.proc.stderr else ""
+                raise AssertionError(f"the command ended: {self.lines} {err}")
+            self.lines.append(line)
+            if predicate(line):
+                return line
+
+    def poll_line(self, timeout: float) -> str | None:
+        """The next line, or None when none came within `timeout` (no assertion on time)."""
+        import queue
+
+        try:
+            line = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        if line is not None:
+            self.lines.append(line)
+        return line
+
+    def interrupt(self) -> int:
+        """SIGINT (Ctrl-C), and the exit code."""
+        import signal
+
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()

@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from tests.integration.cli_support import ANSI, Cli, running_server
+from tests.integration.cli_support import ANSI, Cli, Streaming, running_server
+
+from hyperfleet.client import HyperFleetClient, WatchExpiredError
 
 API = "/api/hyperfleet/v1"
 
@@ -395,3 +397,143 @@ def test_completion_answers_from_the_program(hf: Cli):
     env = hf.env(_HYPERFLEET_COMPLETE="complete_bash", COMP_WORDS="hyperfleet cluster forc",
                  COMP_CWORD="2")  # fmt: skip
     assert hf.ok(env=env).split() == ["force-delete"]
+
+
+# -- watch ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def streams() -> Iterator[list[Streaming]]:
+    started: list[Streaming] = []
+    yield started
+    for stream in started:
+        stream.close()
+
+
+def event_of(line: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(line)
+    return event
+
+
+def first_event_for(hf: Cli, stream: Streaming, create: Any) -> dict[str, Any]:
+    """Create resources until the watch (which starts "from now") shows one: polling, since
+    nothing tells the test when the stream is connected."""
+    for _ in range(60):
+        created = create()
+        while (line := stream.poll_line(timeout=1)) is not None:
+            event = event_of(line)
+            if event["object"]["id"] == created["id"]:
+                assert event["type"] == "ADDED"
+                return created
+    raise AssertionError(f"the watch never showed a new resource: {stream.lines}")
+
+
+def test_cluster_watch_json_one_event_per_line(hf: Cli, streams: list[Streaming]):
+    stream = Streaming(hf, "cluster", "watch", "-o", "json", "-l", "watched=yes")
+    streams.append(stream)
+    names = iter(f"watched-{i}" for i in range(100))
+    created = first_event_for(hf, stream, lambda: new_cluster(hf, next(names), "-l", "watched=yes"))
+    new_cluster(hf, "not-watched")  # filtered out by the label search
+    cid = created["id"]
+    hf.ok("cluster", "patch", cid, "--spec", '{"v": 2}', "-l", "watched=yes")
+    modified = event_of(stream.wait_for(lambda line: event_of(line)["type"] == "MODIFIED"))
+    assert modified["object"]["id"] == cid
+    assert modified["object"]["generation"] == 2
+    hf.ok("cluster", "delete", cid)
+    hf.ok("cluster", "force-delete", cid, "--reason", "watch test")
+    deleted = event_of(stream.wait_for(lambda line: event_of(line)["type"] == "DELETED"))
+    assert deleted["object"]["id"] == cid
+    assert all(event_of(line)["object"]["name"] != "not-watched" for line in stream.lines)
+    assert set(event_of(stream.lines[-1])) == {"type", "object"}
+    assert stream.interrupt() == 0
+
+
+def test_cluster_watch_table_lines(hf: Cli, streams: list[Streaming]):
+    stream = Streaming(hf, "cluster", "watch", "--search", "labels.tw = 'yes'")
+    streams.append(stream)
+    for i in range(60):
+        name = f"tw-{i}"
+        new_cluster(hf, name, "-l", "tw=yes")
+        line = stream.poll_line(timeout=1)
+        if line is not None:
+            assert "ADDED" in line
+            assert "Cluster tw-" in line
+            assert "Pending" in line
+            break
+    else:
+        raise AssertionError("no event line")
+    assert ANSI not in line
+    assert stream.interrupt() == 0
+
+
+def test_cluster_list_watch_redraws_with_new_clusters(hf: Cli, streams: list[Streaming]):
+    new_cluster(hf, "lw-before", "-l", "lw=yes")
+    stream = Streaming(hf, "cluster", "list", "--watch", "-l", "lw=yes")
+    streams.append(stream)
+    stream.wait_for(lambda line: "1 of 1" in line)
+    # the watch resumes from the list's position: a change right after the list is not missed
+    new_cluster(hf, "lw-after", "-l", "lw=yes")
+    stream.wait_for(lambda line: "2 of 2" in line)
+    assert any("lw-after" in line for line in stream.lines)
+    assert stream.interrupt() == 0
+
+
+def test_cluster_get_watch_json_follows_one_cluster(hf: Cli, server: str, streams: list[Streaming]):
+    cid = new_cluster(hf, "gw-one")["id"]
+    other = new_cluster(hf, "gw-other")["id"]
+    stream = Streaming(hf, "cluster", "get", cid, "--watch", "-o", "json")
+    streams.append(stream)
+    first = stream.wait_for(lambda line: True)
+    assert json.loads(first)["id"] == cid
+    hf.ok("cluster", "patch", other, "--spec", '{"n": 1}')
+    hf.ok("cluster", "patch", cid, "--spec", '{"n": 2}')
+    event = event_of(stream.wait_for(lambda line: "MODIFIED" in line))
+    assert event["object"]["id"] == cid
+    assert event["object"]["spec"] == {"n": 2}
+    assert event["object"] == api(server, f"clusters/{cid}").json()
+    assert stream.interrupt() == 0
+
+
+def test_nodepool_watch_under_a_cluster(hf: Cli, streams: list[Streaming]):
+    cid = new_cluster(hf, "np-watched")["id"]
+    other = new_cluster(hf, "np-other")["id"]
+    stream = Streaming(hf, "nodepool", "watch", "--cluster", cid, "-o", "json")
+    streams.append(stream)
+    names = iter(f"npw-{i}" for i in range(100))
+
+    def create() -> dict[str, Any]:
+        hf.ok("nodepool", "create", f"x{next(names)}", "--cluster", other)
+        return hf.json("nodepool", "create", next(names), "--cluster", cid)
+
+    pool = first_event_for(hf, stream, create)
+    assert pool["owner_references"]["id"] == cid
+    assert all(event_of(line)["object"]["owner_references"]["id"] == cid for line in stream.lines)
+    assert stream.interrupt() == 0
+
+
+def test_watch_yaml_prints_one_document_per_event(hf: Cli, streams: list[Streaming]):
+    cid = new_cluster(hf, "yw-one")["id"]
+    stream = Streaming(hf, "cluster", "get", cid, "--watch", "-o", "yaml")
+    streams.append(stream)
+    stream.wait_for(lambda line: line == "---")
+    stream.wait_for(lambda line: line == "name: yw-one")
+    hf.ok("cluster", "patch", cid, "--spec", '{"n": 2}')
+    stream.wait_for(lambda line: line == "type: MODIFIED")
+    assert stream.interrupt() == 0
+    docs = list(yaml.safe_load_all("\n".join(stream.lines)))
+    assert docs[0]["id"] == cid
+
+
+async def test_client_watch_raises_expired_for_an_id_never_issued(server: str):
+    async with HyperFleetClient(server) as client:
+        with pytest.raises(WatchExpiredError) as info:
+            async for _ in client.watch("clusters", last_event_id="999999999999"):
+                pass
+    assert info.value.status == 410
+    assert info.value.code == "HYPERFLEET-WCH-001"
+
+
+def test_watch_of_a_bad_search_is_exit_1(hf: Cli):
+    result = hf("cluster", "watch", "--search", "nonsense ===")
+    assert result.returncode == 1
+    assert "HYPERFLEET-VAL" in result.stderr
