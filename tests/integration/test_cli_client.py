@@ -483,7 +483,7 @@ def test_cluster_get_watch_json_follows_one_cluster(hf: Cli, server: str, stream
     other = new_cluster(hf, "gw-other")["id"]
     stream = Streaming(hf, "cluster", "get", cid, "--watch", "-o", "json")
     streams.append(stream)
-    first = stream.wait_for(lambda line: True)
+    first = stream.wait_for(lambda line: line.startswith("{"))
     assert json.loads(first)["id"] == cid
     hf.ok("cluster", "patch", other, "--spec", '{"n": 1}')
     hf.ok("cluster", "patch", cid, "--spec", '{"n": 2}')
