@@ -180,3 +180,11 @@ def test_context_commands_in_process():
     table = runner.invoke(app, ["config", "get-contexts"]).output
     assert "(set)" in table
     assert "t\n" not in table.replace("(set)", "")
+
+
+def test_docs_show_every_command_with_an_example():
+    docs = (Path(__file__).resolve().parents[3] / "docs" / "cli.md").read_text(encoding="utf-8")
+    examples = [ln for ln in docs.splitlines() if ln.startswith("$ hyperfleet ")]
+    for command in COMMANDS:
+        name = f"hyperfleet {' '.join(command)}"
+        assert any(ln.startswith(f"$ {name}") for ln in examples), name
