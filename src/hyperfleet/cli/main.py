@@ -1,4 +1,4 @@
-"""`hyperfleet` command line: serve, migrate, config validate.
+"""`hyperfleet` command line: serve, migrate, config validate, and the client commands.
 
 Settings are loaded once here and passed down; this module holds no rules of its own.
 """
@@ -15,13 +15,15 @@ from typing import Annotated, Any
 import typer
 
 from hyperfleet import __version__
+from hyperfleet.cli import client as client_commands
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet API service.")
+app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
 app.command("sentinel")(sentinel_command)
+client_commands.register(app, config_app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
