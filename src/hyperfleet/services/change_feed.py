@@ -13,9 +13,12 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 import structlog
+
+from hyperfleet.domain.search_eval import decode_body
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +28,7 @@ _RECONNECT_MAX_SECONDS = 5.0
 _FETCH_BATCH = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Change:
     """One committed change to a resource; bodies are the stored rendered JSON bytes."""
 
@@ -36,6 +39,15 @@ class Change:
     owner_id: str | None
     old_body: bytes | None
     new_body: bytes | None
+
+    # Decoded once per change, however many watchers filter it.
+    @cached_property
+    def old_value(self) -> dict[str, Any] | None:
+        return decode_body(self.old_body) if self.old_body is not None else None
+
+    @cached_property
+    def new_value(self) -> dict[str, Any] | None:
+        return decode_body(self.new_body) if self.new_body is not None else None
 
 
 @dataclass(frozen=True, slots=True)

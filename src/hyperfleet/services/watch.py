@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hyperfleet.domain.search import Node
-from hyperfleet.domain.search_eval import decode_body, matches
+from hyperfleet.domain.search_eval import matches
 from hyperfleet.errors import Unavailable, WatchExpired
 from hyperfleet.services.change_feed import Change, ChangeFeed, ChangeHistory, Subscription
 
@@ -43,8 +43,12 @@ class WatchFilter:
             return None
         if self.owner_id is not None and change.owner_id != self.owner_id:
             return None
-        was = change.old_body is not None and self._matches(change.old_body)
-        now = change.new_body is not None and self._matches(change.new_body)
+        if self.search is None:
+            was, now = change.old_body is not None, change.new_body is not None
+        else:
+            old, new = change.old_value, change.new_value
+            was = old is not None and matches(self.search, old)
+            now = new is not None and matches(self.search, new)
         if was and now:
             return MODIFIED, change.new_body or b""
         if now:
@@ -52,9 +56,6 @@ class WatchFilter:
         if was:
             return DELETED, change.new_body or change.old_body or b""
         return None
-
-    def _matches(self, body: bytes) -> bool:
-        return self.search is None or matches(self.search, decode_body(body))
 
 
 @dataclass(frozen=True, slots=True)
