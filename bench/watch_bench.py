@@ -155,6 +155,74 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+async def wait_ready(port: int) -> None:
+    for _ in range(300):
+        with contextlib.suppress(OSError):
+            conn = await Conn.open(port)
+            status, _ = await conn.request("GET", "/readyz")
+            conn.close()
+            if status == 200:
+                return
+        await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become ready")
+
+
+async def create_clusters(port: int, count: int) -> list[str]:
+    conn = await Conn.open(port)
+    ids = []
+    for i in range(count):
+        body = json.dumps({"kind": "Cluster", "name": f"bench-{i:05d}", "spec": {}}).encode()
+        status, payload = await conn.request("POST", f"{API}/clusters", body)
+        if status != 201:
+            raise RuntimeError(f"POST answered {status}: {payload[:200]!r}")
+        ids.append(json.loads(payload)["id"])
+    conn.close()
+    return ids
+
+
+async def measured(port: int, ids: list[str], args: argparse.Namespace) -> float:
+    await patch_phase(port, ids, args.warmup, args.concurrency)
+    return await patch_phase(port, ids, args.duration, args.concurrency)
+
+
+async def measure(port: int, url: str, args: argparse.Namespace) -> list[tuple[str, str]]:
+    ids = await create_clusters(port, args.clusters)
+    progress("clusters created; measuring")
+    db = await asyncpg.connect(url)
+    watchers: list[asyncio.Task[None]] = []
+    try:
+        await db.execute("ALTER TABLE resources DISABLE TRIGGER USER")
+        off = await measured(port, ids, args)
+        await db.execute("ALTER TABLE resources ENABLE TRIGGER USER")
+        zero = await measured(port, ids, args)
+        progress(f"opening {args.watchers} watchers")
+        for _ in range(args.watchers):
+            stream = await open_watch(port, "search=name%20%3D%20%27nobody%27")
+            watchers.append(asyncio.create_task(drain_forever(stream)))
+        many = await measured(port, ids, args)
+        still_open = sum(not t.done() for t in watchers)
+        for task in watchers:
+            task.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
+        await asyncio.sleep(1)
+        progress("latency phase")
+        delays = await latency_phase(port, ids, args.latency_events)
+    finally:
+        for task in watchers:
+            task.cancel()
+        await db.close()
+    return [
+        ("PATCH/s, trigger off", f"{off:.0f}"),
+        ("PATCH/s, 0 watchers", f"{zero:.0f}"),
+        (f"PATCH/s, {args.watchers} idle watchers", f"{many:.0f}"),
+        ("watch streams still open after that phase", str(still_open)),
+        ("trigger cost (0 watchers / trigger off)", f"{zero / off:.2f}"),
+        (f"ratio ({args.watchers} watchers / 0)", f"{many / zero:.2f}"),
+        ("commit → event p50 ms", f"{statistics.median(delays):.1f}"),
+        ("commit → event p99 ms", f"{pct(delays, 0.99):.1f}"),
+    ]
+
+
 async def run(args: argparse.Namespace) -> None:
     name = f"hf_bench_watch_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(args.database_url)
@@ -170,63 +238,14 @@ async def run(args: argparse.Namespace) -> None:
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    watchers: list[asyncio.Task[None]] = []
     try:
-        for _ in range(300):
-            with contextlib.suppress(OSError):
-                conn = await Conn.open(port)
-                if (await conn.request("GET", "/readyz"))[0] == 200:
-                    conn.close()
-                    break
-                conn.close()
-            await asyncio.sleep(0.2)
+        await wait_ready(port)
         progress("server ready; creating clusters")
-        conn = await Conn.open(port)
-        ids = []
-        for i in range(args.clusters):
-            body = json.dumps({"kind": "Cluster", "name": f"bench-{i:05d}", "spec": {}}).encode()
-            status, payload = await conn.request("POST", f"{API}/clusters", body)
-            assert status == 201, payload  # noqa: S101
-            ids.append(json.loads(payload)["id"])
-        conn.close()
-        progress("clusters created; measuring")
-        db = await asyncpg.connect(url)
-        rows: list[tuple[str, str]] = []
-        await db.execute("ALTER TABLE resources DISABLE TRIGGER USER")
-        await patch_phase(port, ids, args.warmup, args.concurrency)
-        off = await patch_phase(port, ids, args.duration, args.concurrency)
-        rows.append(("PATCH/s, trigger off", f"{off:.0f}"))
-        await db.execute("ALTER TABLE resources ENABLE TRIGGER USER")
-        await patch_phase(port, ids, args.warmup, args.concurrency)
-        zero = await patch_phase(port, ids, args.duration, args.concurrency)
-        rows.append(("PATCH/s, 0 watchers", f"{zero:.0f}"))
-        progress(f"opening {args.watchers} watchers")
-        for _ in range(args.watchers):
-            stream = await open_watch(port, "search=name%20%3D%20%27nobody%27")
-            watchers.append(asyncio.create_task(drain_forever(stream)))
-        await patch_phase(port, ids, args.warmup, args.concurrency)
-        many = await patch_phase(port, ids, args.duration, args.concurrency)
-        still_open = sum(not t.done() for t in watchers)
-        rows.append(("watch streams still open after that phase", str(still_open)))
-        rows.append((f"PATCH/s, {args.watchers} idle watchers", f"{many:.0f}"))
-        for task in watchers:
-            task.cancel()
-        await asyncio.gather(*watchers, return_exceptions=True)
-        watchers.clear()
-        await asyncio.sleep(1)
-        progress("latency phase")
-        delays = await latency_phase(port, ids, args.latency_events)
-        rows.append(("trigger cost (0 watchers / trigger off)", f"{zero / off:.2f}"))
-        rows.append((f"ratio ({args.watchers} watchers / 0)", f"{many / zero:.2f}"))
-        rows.append(("commit → event p50 ms", f"{statistics.median(delays):.1f}"))
-        rows.append(("commit → event p99 ms", f"{pct(delays, 0.99):.1f}"))
-        await db.close()
+        rows = await measure(port, url, args)
         width = max(len(k) for k, _ in rows)
         for key, value in rows:
             print(f"{key:<{width}}  {value:>8}")
     finally:
-        for task in watchers:
-            task.cancel()
         server.terminate()
         try:
             server.wait(30)

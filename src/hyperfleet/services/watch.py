@@ -101,21 +101,19 @@ class WatchService:
                     await self.feed.ready.wait()
             except TimeoutError:
                 raise Unavailable("the change feed is not ready yet") from None
-        sub = self.feed.subscribe()
+        sub = self.feed.subscribe(watch.event_for, key=watch)
         try:
             sent = sub.start
             if last_event_id is not None:
                 async for missed in self._backfill(watch, last_event_id, sub.start):
                     yield missed
                 sent = max(sub.start, last_event_id)
-            async for event in self._live(watch, sub, sent):
+            async for event in self._live(sub, sent):
                 yield event
         finally:
             self.feed.unsubscribe(sub)
 
-    async def _live(
-        self, watch: WatchFilter, sub: Subscription, sent: int
-    ) -> AsyncIterator[WatchEvent | None]:
+    async def _live(self, sub: Subscription, sent: int) -> AsyncIterator[WatchEvent | None]:
         while True:
             if sub.overflowed:
                 raise WatchExpired(
@@ -127,13 +125,11 @@ class WatchService:
                 continue
             if sub.closed:
                 return
-            for change in sub.drain():
-                if change.seq <= sent:
+            for item in sub.drain():
+                if item.seq <= sent:
                     continue
-                sent = change.seq
-                found = watch.event_for(change)
-                if found is not None:
-                    yield WatchEvent(change.seq, *found)
+                sent = item.seq
+                yield WatchEvent(item.seq, item.type, item.object)
 
     async def _backfill(
         self, watch: WatchFilter, after: int, through: int
