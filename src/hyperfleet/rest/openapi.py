@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from hyperfleet import __version__
-from hyperfleet.rest import openapi_engine
+from hyperfleet.rest import openapi_engine, openapi_watch
 
 _PREFIX = "/api/hyperfleet/v1"
 
@@ -123,7 +123,7 @@ def build_document() -> dict[str, Any]:
         + "\n\nServed by HyperFleet (Python). This document is the official contract plus the "
         "operations and parameters this server adds (flat nodepool routes, `fields`, cursor "
         "pages (`cursor`, `next_cursor`), the status engine's phases, adapter states, phase "
-        "history, ETag/If-Match and aggregation config)."
+        "history, ETag/If-Match, aggregation config and `watch=true` change streams)."
     )
     for path, item in list(doc["paths"].items()):
         for op in item.values():
@@ -136,4 +136,5 @@ def build_document() -> dict[str, Any]:
     doc["servers"] = [THIS_SERVER, *(s for s in doc.get("servers", []) if s != THIS_SERVER)]
     openapi_engine.apply(doc)
     _cursor_paging(doc)
+    openapi_watch.apply(doc)
     return doc

@@ -25,9 +25,11 @@ from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
 from hyperfleet.rest.projection import projector
 from hyperfleet.rest.routing import PathTable
+from hyperfleet.rest.watch import CHANGE_SEQ_HEADER, wants_watch, watch_response
 from hyperfleet.services.paging import Listed
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
 from hyperfleet.services.statuses import StatusService
+from hyperfleet.services.watch import WatchService
 
 JSON = "application/json"
 
@@ -116,7 +118,9 @@ class KindRoutes:
         desc: EntityDescriptor | None,
         parent: EntityDescriptor | None = None,
         flat: bool = True,
+        watch: WatchService | None = None,
     ) -> None:
+        self.watch = watch
         self.resources = resources
         self.statuses = statuses
         self.desc = desc
@@ -139,6 +143,10 @@ class KindRoutes:
             if self.resources.registry.get(kind_filter) is None:
                 message = f"unknown kind '{kind_filter}'"
                 raise ValidationFailed(message, violations=[Violation("kind", message, "enum")])
+        if wants_watch(request) and self.watch is not None:
+            return await self.watch_items(request, kind_filter)
+        # Read before the list: every change up to it is in the list (docs/watch.md).
+        position = self.watch.position() if self.watch is not None else None
         listed = await self.resources.list_bodies(
             self.scope(request),
             search=request.query_params.get("search"),
@@ -148,7 +156,18 @@ class KindRoutes:
             kind_filter=kind_filter,
             cursor=cursor,
         )
-        return json_response(_list_body(listed, fields))
+        response = json_response(_list_body(listed, fields))
+        if position is not None:
+            response.headers[CHANGE_SEQ_HEADER] = str(position)
+        return response
+
+    async def watch_items(self, request: Request, kind_filter: str | None) -> Response:
+        assert self.watch is not None  # noqa: S101 - only called when watching is wired
+        scope = self.scope(request)
+        if scope.parent_id is not None:
+            await self.resources.get_body(Scope(scope.parent_desc), scope.parent_id)
+        kind = scope.desc.kind if scope.desc is not None else kind_filter
+        return await watch_response(request, self.watch, kind=kind, owner_id=scope.parent_id)
 
     async def create(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
@@ -237,7 +256,10 @@ class KindRoutes:
 
 
 def resource_routes(
-    registry: EntityRegistry, resources: ResourceService, statuses: StatusService
+    registry: EntityRegistry,
+    resources: ResourceService,
+    statuses: StatusService,
+    watch: WatchService | None = None,
 ) -> list[BaseRoute]:
     """Every entity route, in one `PathTable` (a literal segment wins over a parameter)."""
     table = PathTable()
@@ -246,12 +268,17 @@ def resource_routes(
             continue
         parent = registry.require(desc.parent_kind)
         nested = KindRoutes(
-            resources=resources, statuses=statuses, desc=desc, parent=parent, flat=False
+            resources=resources,
+            statuses=statuses,
+            desc=desc,
+            parent=parent,
+            flat=False,
+            watch=watch,
         )
         nested.add_routes(table, f"{API_BASE}/{parent.plural}/{{parent_id}}/{desc.plural}")
     for desc in registry.kinds:
-        flat = KindRoutes(resources=resources, statuses=statuses, desc=desc, flat=True)
+        flat = KindRoutes(resources=resources, statuses=statuses, desc=desc, flat=True, watch=watch)
         flat.add_routes(table, f"{API_BASE}/{desc.plural}")
-    generic = KindRoutes(resources=resources, statuses=statuses, desc=None, flat=True)
+    generic = KindRoutes(resources=resources, statuses=statuses, desc=None, flat=True, watch=watch)
     generic.add_routes(table, f"{API_BASE}/resources")
     return [table]
