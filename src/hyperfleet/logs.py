@@ -36,11 +36,12 @@ def configure_logging(settings: LoggingSettings, *, component: str = "api") -> N
         if settings.format == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
+    timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            timestamper,
             add_static,
             structlog.processors.format_exc_info,
             renderer,
@@ -49,4 +50,24 @@ def configure_logging(settings: LoggingSettings, *, component: str = "api") -> N
         logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level, stream=sys.stdout, format="%(message)s")
+    # Records of libraries that log through `logging` (uvicorn, asyncpg, aio-pika) are rendered
+    # by the same chain, so stdout carries one format only.
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                timestamper,
+                add_static,
+            ],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

@@ -16,7 +16,7 @@ import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli import client as client_commands
-from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
+from hyperfleet.config import ConfigError, Settings, load_settings, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
@@ -167,23 +167,9 @@ def migrate_cmd(config: ConfigOpt = None) -> None:
 @config_app.command("validate")
 def config_validate(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
     """Check a config file; print every error with its key path; exit non-zero on any."""
-    errors: list[tuple[str, str]] = []
-    settings: Settings | None = None
-    try:
-        read_yaml(file)
-        settings = load_settings(file, use_env=False)
-    except ConfigError as exc:
-        errors.extend(exc.errors)
-    if settings is not None:
-        from hyperfleet.domain.entities import RegistryError
-        from hyperfleet.rest.app import registry_from, spec_schemas_from
+    from hyperfleet.config_check import check_config_file
 
-        try:
-            spec_schemas_from(settings, registry_from(settings))
-        except (RegistryError, ConfigError) as exc:
-            errors.extend(exc.errors)
-        except (ValueError, OSError) as exc:
-            errors.append(("server.spec_schema_path", str(exc)))
+    errors = check_config_file(file)
     if errors:
         for path, message in errors:
             typer.echo(f"{file}: {path}: {message}", err=True)

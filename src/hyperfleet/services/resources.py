@@ -178,7 +178,7 @@ class ResourceService:
             )
         validation.validate_kind(desc, body.get("kind"))
         name = validation.validate_name(desc, body.get("name"))
-        spec = validation.validate_spec(body.get("spec"), required=True) or {}
+        spec = validation.validate_spec(body, required=True) or {}
         labels = validation.validate_labels(body.get("labels"))
         _reject_references(body.get("references"))
         self._schemas.validate(desc.kind, spec)
@@ -257,12 +257,7 @@ class ResourceService:
         validation.validate_patch_fields(body)
         if not any(k in body for k in validation.PATCHABLE_FIELDS):
             raise BadRequest("at least one field must be provided for update")
-        spec = validation.validate_spec(body.get("spec"), required=False)
-        if "spec" in body and spec is None:
-            raise ValidationFailed(
-                "spec field must be an object",
-                violations=[Violation("spec", "spec field must be an object", "format")],
-            )
+        spec = validation.validate_spec(body, required=False)
         labels = validation.validate_labels(body["labels"]) if "labels" in body else None
         if "labels" in body and body["labels"] is None:
             labels = {}
