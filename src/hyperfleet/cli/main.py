@@ -16,11 +16,13 @@ import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli import client as client_commands
+from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
+app.command("sentinel")(sentinel_command)
 client_commands.register(app, config_app)
 
 ConfigOpt = Annotated[
