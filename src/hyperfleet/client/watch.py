@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import httpx
 import msgspec
@@ -24,9 +25,26 @@ from hyperfleet.client.errors import (
     UnexpectedResponseError,
     error_from_response,
 )
+from hyperfleet.client.retry import RetryPolicy
+from hyperfleet.client.wire import Params
 
-if TYPE_CHECKING:
-    from hyperfleet.client.api import HyperFleetClient
+
+class StreamingClient(Protocol):
+    """What the reader needs of `HyperFleetClient` (kept apart: api.py imports this module)."""
+
+    base_url: str
+    retry: RetryPolicy
+
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_timeout: float | None = None,
+    ) -> AbstractAsyncContextManager[httpx.Response]: ...
+
 
 _GONE = 410
 # Jitter only spreads reconnects out; it needs no cryptographic randomness.
@@ -108,7 +126,7 @@ def parse_event(event_id: str | None, name: str | None, data: str) -> WatchEvent
 
 
 async def watch(
-    client: HyperFleetClient,
+    client: StreamingClient,
     collection: str,
     *,
     search: str | None = None,

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
+import msgspec
 import structlog
 import typer
 from rich.console import RenderableType
@@ -120,9 +121,16 @@ def show(
     body = response.content
     if output is Output.json:
         print_json(body)
-    elif output is Output.yaml:
+        return
+    if not body:
+        if empty and output is Output.table:
+            make_console().print(empty)
+        return
+    try:
+        value = decode(body)
+    except msgspec.DecodeError:
+        fail(f"the answer from {response.request.url} is not JSON: {body[:200]!r}")
+    if output is Output.yaml:
         print_yaml(body)
-    elif body:
-        make_console().print(table(decode(body)))
-    elif empty:
-        make_console().print(empty)
+    else:
+        make_console().print(table(value))
