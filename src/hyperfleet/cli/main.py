@@ -1,4 +1,4 @@
-"""`hyperfleet` command line: serve, migrate, config validate.
+"""`hyperfleet` command line: serve, migrate, config validate, demo.
 
 Settings are loaded once here and passed down; this module holds no rules of its own.
 """
@@ -15,11 +15,13 @@ from typing import Annotated, Any
 import typer
 
 from hyperfleet import __version__
+from hyperfleet.cli.demo import demo
 from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
+app.command()(demo)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
