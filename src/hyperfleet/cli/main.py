@@ -16,12 +16,14 @@ import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli.demo import demo
+from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
 app.command()(demo)
+app.command("sentinel")(sentinel_command)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
