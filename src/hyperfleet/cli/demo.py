@@ -31,7 +31,7 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
 ) -> None:
     """Run the whole loop locally; a new cluster reaches phase Ready within seconds."""
     from hyperfleet.cli.main import _check_app_config, _run, _settings
-    from hyperfleet.demo.configuration import demo_entities, unknown_parts
+    from hyperfleet.demo.configuration import DEMO_LOGGING, demo_entities, unknown_parts
     from hyperfleet.demo.loop import DemoOptions, run_demo
     from hyperfleet.logs import configure_logging
     from hyperfleet.rest.app import registry_from
@@ -48,7 +48,10 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
         overrides["database"] = database
     settings: Settings = _settings(config, **overrides)
     if not settings.entities:
-        settings = _settings(config, **overrides, entities=demo_entities())
+        overrides["entities"] = demo_entities()
+    if "logging" not in settings.model_fields_set:
+        overrides["logging"] = DEMO_LOGGING  # the URL line and problems, not every request
+    settings = _settings(config, **overrides)
     _check_app_config(settings)
     unknown = unknown_parts(without or (), registry_from(settings))
     if unknown:

@@ -17,6 +17,9 @@ DEMO_DEPENDENCIES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 }
 """Adapter dependencies of the demo's default entities (interfaces.md, "The loop")."""
 
+DEMO_LOGGING = {"level": "warning", "format": "text"}
+"""The demo's logging unless the config or `HYPERFLEET_LOGGING_*` set it."""
+
 
 @dataclass(frozen=True, slots=True)
 class DemoThresholds:

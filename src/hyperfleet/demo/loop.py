@@ -1,4 +1,10 @@
-"""The demo's composition: which parts run, in which order, wired to which broker and API."""
+"""The demo's composition: which parts run, in which order, wired to which broker and API.
+
+Start order: API (and PostgreSQL), broker, API client, adapters (their subscriptions exist
+before the first event is published), Sentinels. Stop order is the reverse: Sentinels first (no
+new events), then adapters (in-flight handlers finish or their events are requeued), the
+client, the broker, the API and last PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,24 @@ from typing import TextIO
 
 import structlog
 
+from hyperfleet import __version__
+from hyperfleet.adapters.simulated import AdapterSpec, SimulatedSettings, simulated_runners
 from hyperfleet.broker.config import BrokerSettings
-from hyperfleet.broker.memory import InProcessBroker
+from hyperfleet.client import HyperFleetClient
 from hyperfleet.config import Settings
 from hyperfleet.demo.api import ApiStartupError, InProcessApi
 from hyperfleet.demo.configuration import SENTINEL, DemoThresholds, adapters_by_kind
+from hyperfleet.demo.parts import (
+    AdapterPart,
+    BrokerPart,
+    ClientPart,
+    SentinelPart,
+    UnsupportedBroker,
+)
 from hyperfleet.demo.supervisor import Supervisor
 from hyperfleet.rest.app import registry_from
+from hyperfleet.sentinel.config import HealthSettings, SentinelSettings
+from hyperfleet.sentinel.loop import Sentinel
 
 log = structlog.get_logger("hyperfleet.demo")
 
@@ -28,21 +45,20 @@ class DemoOptions:
     thresholds: DemoThresholds = field(default_factory=DemoThresholds)
 
 
-class BrokerPart:
-    """The broker connection; closed after every adapter and Sentinel has stopped."""
-
-    name = "broker"
-
-    def __init__(self, settings: BrokerSettings) -> None:
-        self.settings = settings
-        self.broker: InProcessBroker | None = None
-
-    async def start(self) -> None:
-        self.broker = InProcessBroker(self.settings)
-
-    async def stop(self) -> None:
-        if self.broker is not None:
-            await self.broker.close()
+def sentinel_settings(
+    plural: str, api_url: str, broker: BrokerSettings, thresholds: DemoThresholds
+) -> SentinelSettings:
+    """The demo's Sentinel for one collection: short thresholds, no health server."""
+    return SentinelSettings(
+        name=f"demo-sentinel-{plural}",
+        api_url=api_url,
+        resource_type=plural,
+        poll_interval_seconds=thresholds.poll_seconds,
+        max_age_not_ready_seconds=thresholds.not_ready_debounce_seconds,
+        max_age_ready_seconds=thresholds.ready_max_age_seconds,
+        broker=broker,
+        health=HealthSettings(enabled=False),
+    )
 
 
 async def run_demo(
@@ -57,29 +73,74 @@ async def run_demo(
     Returns 0 after a clean stop, 1 when a part failed. Without a `supervisor` the process's
     SIGINT/SIGTERM handlers are installed.
     """
-    registry = registry_from(settings)
-    plan = {
-        kind: tuple(a for a in names if a not in options.without)
-        for kind, names in adapters_by_kind(registry).items()
-    }
     if supervisor is None:
         supervisor = Supervisor()
         supervisor.install_signal_handlers()
-    api = InProcessApi(settings)
     try:
-        await supervisor.start(api)
-        broker = BrokerPart(BrokerSettings(url=options.broker_url or "memory://"))
-        await supervisor.start(broker)
-        log.info(
-            "demo loop",
-            api=api.url,
-            adapters=plan,
-            sentinels=SENTINEL not in options.without,
-        )
-        print(f"HyperFleet demo: API {api.url}", file=out, flush=True)
+        await _start_parts(settings, options, supervisor, out)
         await supervisor.wait()
-    except ApiStartupError as exc:
-        supervisor.part_failed("api", exc)
+    except (ApiStartupError, UnsupportedBroker) as exc:
+        supervisor.part_failed("demo start-up", exc)
     finally:
         await supervisor.stop_all()
     return 0 if supervisor.failure is None else 1
+
+
+async def _start_parts(
+    settings: Settings, options: DemoOptions, supervisor: Supervisor, out: TextIO
+) -> None:
+    registry = registry_from(settings)
+    thresholds = options.thresholds
+    api = InProcessApi(settings)
+    await supervisor.start(api)
+
+    broker_settings = BrokerSettings(url=options.broker_url or "memory://")
+    broker = BrokerPart(broker_settings)
+    await supervisor.start(broker)
+    client = ClientPart(HyperFleetClient(api.url, user_agent=f"hyperfleet-demo/{__version__}"))
+    await supervisor.start(client)
+
+    sentinels = {
+        kind: sentinel_settings(registry.require(kind).plural, api.url, broker_settings, thresholds)
+        for kind in adapters_by_kind(registry)
+    }
+    specs = [
+        AdapterSpec(name, kind, sentinels[kind].effective_topic)
+        for kind, names in adapters_by_kind(registry).items()
+        for name in names
+        if name not in options.without
+    ]
+    runners = simulated_runners(
+        broker.broker,
+        client.client,
+        settings=SimulatedSettings(delay_seconds=thresholds.adapter_delay_seconds),
+        specs=specs,
+    )
+    for runner in runners:
+        await supervisor.start(AdapterPart(runner))
+    if SENTINEL not in options.without:
+        for sentinel in sentinels.values():
+            await supervisor.start(
+                SentinelPart(
+                    Sentinel(sentinel, client.client, broker.broker.publisher()), supervisor
+                )
+            )
+    plurals = {kind: registry.require(kind).plural for kind in adapters_by_kind(registry)}
+    running = (
+        [s.resource_type for s in sentinels.values()] if SENTINEL not in options.without else []
+    )
+    by_kind = {
+        plural: ", ".join(s.name for s in specs if s.kind == kind) or "none"
+        for kind, plural in plurals.items()
+    }
+    broker_name = "in-process" if options.broker_url is None else "RabbitMQ"
+    log.info("demo running", api=api.url, broker=broker_name, adapters=by_kind, sentinels=running)
+    print(
+        f"HyperFleet demo: API {api.url}\n"
+        f"  adapters: {'; '.join(f'{p}: {names}' for p, names in by_kind.items())}\n"
+        f"  sentinels: {', '.join(running) or 'none'} (poll {thresholds.poll_seconds:g} s);"
+        f" broker: {broker_name}\n"
+        "  SIGINT (Ctrl+C) or SIGTERM stops everything.",
+        file=out,
+        flush=True,
+    )
