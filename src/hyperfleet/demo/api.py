@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
+import asyncpg
 import structlog
 import uvicorn
 
@@ -55,7 +56,10 @@ class InProcessApi:
             self._embedded = EmbeddedPostgres(Path(data_dir) if data_dir else default_data_dir())
             admin_url = await asyncio.to_thread(self._embedded.start)
             url = await self._embedded.ensure_database(admin_url)
-        await wait_for_database(url)
+        try:
+            await wait_for_database(url)
+        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+            raise ApiStartupError(f"the database is not reachable: {exc}") from exc
         app = create_app(self.settings, database_url=url, run_migrations=True)
         self._state = app.state.hf
         config = uvicorn.Config(

@@ -83,7 +83,10 @@ async def run_demo(
         supervisor.part_failed("demo start-up", exc)
     finally:
         await supervisor.stop_all()
-    return 0 if supervisor.failure is None else 1
+    if supervisor.failure is not None:
+        print(f"HyperFleet demo failed: {supervisor.failure}", file=sys.stderr, flush=True)
+        return 1
+    return 0
 
 
 async def _start_parts(
