@@ -66,6 +66,7 @@ async def run_demo(
     options: DemoOptions,
     *,
     out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
     supervisor: Supervisor | None = None,
 ) -> int:
     """Run the demo until SIGINT/SIGTERM or `supervisor.request_stop()`.
@@ -84,7 +85,7 @@ async def run_demo(
     finally:
         await supervisor.stop_all()
     if supervisor.failure is not None:
-        print(f"HyperFleet demo failed: {supervisor.failure}", file=sys.stderr, flush=True)
+        print(f"HyperFleet demo failed: {supervisor.failure}", file=err, flush=True)
         return 1
     return 0
 
