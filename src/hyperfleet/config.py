@@ -266,7 +266,7 @@ class _NoEnvSettings(Settings):
 def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
     """`HYPERFLEET_*` variables that match no setting (pydantic ignores them silently)."""
     env = os.environ if environ is None else environ
-    known = {"HYPERFLEET_CONFIG", "HYPERFLEET_TEST_DATABASE_URL"}
+    known = {"HYPERFLEET_CONFIG", "HYPERFLEET_TEST_DATABASE_URL", "HYPERFLEET_TEST_BROKER_URL"}
     for name, info in Settings.model_fields.items():
         known.add(ENV_PREFIX + name.upper())
         annotation = info.annotation
@@ -274,7 +274,12 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
             known.update(
                 f"{ENV_PREFIX}{name.upper()}_{sub.upper()}" for sub in annotation.model_fields
             )
-    return sorted(k for k in env if k.startswith(ENV_PREFIX) and k not in known)
+    loop_only = ENV_PREFIX + "BROKER_"  # the Sentinel's and adapters' (hyperfleet.broker.config)
+    return sorted(
+        k
+        for k in env
+        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(loop_only)
+    )
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:

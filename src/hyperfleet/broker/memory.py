@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import structlog
 from cloudevents.core.v1.event import CloudEvent
 
+from hyperfleet.broker import metrics
 from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.broker.events import MalformedEvent, decode, encode
 from hyperfleet.broker.ports import Handler
@@ -61,6 +62,7 @@ class InProcessBroker:
         if self._closed:
             raise RuntimeError("broker is closed")
         self.published += 1
+        metrics.PUBLISHED.labels(topic).inc()
         for queue in self._bindings.get(topic, ()):
             queue.items.put_nowait(_Message(body))
 
@@ -114,27 +116,31 @@ class InProcessSubscriber:
     async def subscribe(self, topic: str, handler: Handler) -> None:
         queue = self._broker._queue(topic, self.subscription_id)  # noqa: SLF001 - same module family
         for _ in range(self._parallelism):
-            self._workers.append(asyncio.create_task(self._work(queue, handler)))
+            self._workers.append(asyncio.create_task(self._work(topic, queue, handler)))
 
-    async def _work(self, queue: _Queue, handler: Handler) -> None:
+    async def _work(self, topic: str, queue: _Queue, handler: Handler) -> None:
         while True:
             message = await queue.items.get()
             message.attempts += 1
             try:
                 event = decode(message.body)
-            except MalformedEvent as exc:
-                log.warning("dead-lettered malformed event", queue=queue.name, error=str(exc))
-                self._broker.dead_letters[queue.name].append(message.body)
-                continue
-            try:
                 await handler(event)
             except asyncio.CancelledError:
                 queue.items.put_nowait(message)  # unacked work goes back, as on a lost channel
                 raise
+            except MalformedEvent as exc:
+                log.warning("dead-lettered malformed event", queue=queue.name, error=str(exc))
+                self._dead_letter(topic, queue, message)
             except Exception as exc:  # noqa: BLE001 - any handler failure is a NACK
-                self._nack(queue, message, exc)
+                self._nack(topic, queue, message, exc)
+            else:
+                metrics.consumed(topic, self.subscription_id, "ack")
 
-    def _nack(self, queue: _Queue, message: _Message, exc: Exception) -> None:
+    def _dead_letter(self, topic: str, queue: _Queue, message: _Message) -> None:
+        self._broker.dead_letters[queue.name].append(message.body)
+        metrics.consumed(topic, self.subscription_id, "dead_letter")
+
+    def _nack(self, topic: str, queue: _Queue, message: _Message, exc: Exception) -> None:
         settings = self._broker.settings
         if message.attempts >= settings.dlq_attempts:
             log.warning(
@@ -143,8 +149,9 @@ class InProcessSubscriber:
                 attempts=message.attempts,
                 error=repr(exc),
             )
-            self._broker.dead_letters[queue.name].append(message.body)
+            self._dead_letter(topic, queue, message)
             return
+        metrics.consumed(topic, self.subscription_id, "nack")
         delay = settings.backoff(message.attempts)
         log.info(
             "event NACKed; redelivery scheduled", queue=queue.name, delay=delay, error=repr(exc)

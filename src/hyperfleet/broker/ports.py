@@ -12,7 +12,12 @@ Semantics (shared by every implementation, in-process and RabbitMQ):
   with `parallelism` handlers in flight at most, until `close()`.
 - The handler returning normally ACKs the event. Raising NACKs it: the event is delivered again
   after a backoff, and after `dlq_attempts` failed deliveries it goes to the dead-letter queue.
-  A message that is not a CloudEvent goes to the dead-letter queue at once.
+  A message that is not a CloudEvent, or whose handler raises `events.MalformedEvent` (no
+  point retrying it), goes to the dead-letter queue at once.
+- Delivery is at least once: an event whose handler finished but whose ACK was lost (a broker
+  restart) is delivered again, so handlers must be idempotent.
+- `publish` raises `BrokerUnavailable` when the broker cannot take the event within the
+  configured bound (`connect_timeout_seconds`); the caller decides whether to try again later.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from cloudevents.core.v1.event import CloudEvent
+
+
+class BrokerUnavailable(ConnectionError):
+    """The broker did not take an event, or accept a connection, within the configured bound."""
 
 
 class Handler(Protocol):
