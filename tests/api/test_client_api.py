@@ -244,3 +244,25 @@ class TestDiscardPolicy:
         assert await hf.report_status("clusters", created["id"], report_body("dns", 2)) is None
         assert (await hf.statuses("clusters", created["id"])).items == []
         assert await hf.report_status("clusters", created["id"], report_body("dns", 1))
+
+
+# -- why PUT and DELETE may be retried: repeating them changes nothing -------------------------
+
+
+async def test_repeated_status_report_is_the_same_stored_row(hf: HyperFleetClient):
+    created = await hf.create("clusters", cluster_body())
+    report = report_body("dns", 1)
+    first = await hf.report_status("clusters", created["id"], report)
+    again = await hf.report_status("clusters", created["id"], report)
+    assert first is not None
+    assert again == first
+    assert (await hf.statuses("clusters", created["id"])).total == 1
+
+
+async def test_repeated_delete_is_the_same_deletion(hf: HyperFleetClient):
+    created = await hf.create("clusters", cluster_body())
+    first = await hf.delete("clusters", created["id"])
+    again = await hf.delete("clusters", created["id"])
+    assert again["deleted_time"] == first["deleted_time"]
+    assert again["generation"] == first["generation"]
+    assert again["updated_time"] == first["updated_time"]

@@ -17,6 +17,7 @@ from hyperfleet.client.errors import (
     ServerError,
     ServiceUnavailableError,
     UnauthorizedError,
+    UnexpectedResponseError,
     UnprocessableError,
 )
 from hyperfleet.client.retry import RetryPolicy
@@ -61,5 +62,6 @@ __all__ = [
     "SyncHyperFleetClient",
     "TokenFile",
     "UnauthorizedError",
+    "UnexpectedResponseError",
     "UnprocessableError",
 ]

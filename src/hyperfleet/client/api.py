@@ -9,72 +9,51 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
+import structlog
 
 from hyperfleet import __version__
-from hyperfleet.client.errors import ClientConnectionError, error_from_response
+from hyperfleet.client.errors import (
+    ClientConnectionError,
+    UnexpectedResponseError,
+    error_from_response,
+)
 from hyperfleet.client.retry import DEFAULT_RETRY, RETRY_STATUSES, RetryPolicy, may_retry
 from hyperfleet.client.types import AdapterStatus, Page, PhaseTransition, Resource
+from hyperfleet.client.wire import (
+    Params,
+    TokenSource,
+    envelope,
+    item_path,
+    json_object,
+    page_and_mode,
+    query_params,
+)
+
+__all__ = [
+    "API_PREFIX",
+    "API_ROOT",
+    "DEFAULT_USER_AGENT",
+    "HyperFleetClient",
+    "Params",
+    "TokenSource",
+]
 
 API_PREFIX = "/api/hyperfleet/v1"
 API_ROOT = "/api/hyperfleet"
 DEFAULT_USER_AGENT = f"hyperfleet-client/{__version__}"
 
-TokenSource = str | Callable[[], str | None] | None
-Params = Mapping[str, str | int | Sequence[str] | None]
+log = structlog.get_logger("hyperfleet.client")
 
 # Transport errors worth another try on an idempotent call: the server may not have seen the
 # request, or its answer was lost. Others (bad URL scheme, proxy misconfiguration) are final.
 _TRANSIENT = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
-def _joined(value: str | Sequence[str] | None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return ",".join(value)
-
-
-def _query(params: Params | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in (params or {}).items():
-        if value is None:
-            continue
-        out[key] = str(value) if isinstance(value, int) else cast("str", _joined(value))
-    return out
-
-
-def _item_path(collection: str, id_: str) -> str:
-    return f"{collection.strip('/')}/{quote(id_, safe='')}"
-
-
-def _decode(body: bytes) -> Any:
-    return msgspec.json.decode(body)
-
-
-def _page_and_mode(response: httpx.Response) -> tuple[Page[Any], bool]:
-    """The page, and whether the envelope has `next_cursor` at all (a cursor-paged list)."""
-    body = response.content
-    data = _decode(body)
-    items = data.get("items") or []
-    page = Page(
-        items=items,
-        total=int(data.get("total", len(items))),
-        page=int(data.get("page", 0)),
-        size=int(data.get("size", len(items))),
-        next_cursor=data.get("next_cursor"),
-        body=body,
-    )
-    return page, "next_cursor" in data
-
-
-def _page(response: httpx.Response) -> Page[Any]:
-    return _page_and_mode(response)[0]
 
 
 class HyperFleetClient:
@@ -153,7 +132,7 @@ class HyperFleetClient:
         method = method.upper()
         attempts = self.retry.attempts if may_retry(method) else 1
         content = None if json is None else msgspec.json.encode(json)
-        query = _query(params)
+        query = query_params(params)
         for attempt in range(1, attempts + 1):
             request = self._http.build_request(
                 method,
@@ -165,10 +144,9 @@ class HyperFleetClient:
             try:
                 response = await self._http.send(request)
             except _TRANSIENT as exc:
+                reason = f"{type(exc).__name__}: {exc}"
                 if attempt == attempts:
-                    raise ClientConnectionError(
-                        str(request.url), f"{type(exc).__name__}: {exc}", attempts=attempt
-                    ) from exc
+                    raise ClientConnectionError(str(request.url), reason, attempts=attempt) from exc
             except httpx.TransportError as exc:
                 raise ClientConnectionError(
                     str(request.url), f"{type(exc).__name__}: {exc}", attempts=attempt
@@ -176,7 +154,17 @@ class HyperFleetClient:
             else:
                 if response.status_code not in RETRY_STATUSES or attempt == attempts:
                     return self._checked(response)
-            await asyncio.sleep(self.retry.delay(attempt, self._rng))
+                reason = f"HTTP {response.status_code}"
+            delay = self.retry.delay(attempt, self._rng)
+            log.warning(
+                "API call retried",
+                method=method,
+                url=str(request.url),
+                attempt=attempt,
+                reason=reason,
+                delay_s=round(delay, 3),
+            )
+            await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
 
     def _headers(self, extra: Mapping[str, str] | None, *, has_body: bool) -> dict[str, str]:
@@ -220,10 +208,10 @@ class HyperFleetClient:
             "order": order,
             "fields": fields,
         }
-        return _page(await self.request("GET", collection.strip("/"), params=params))
+        return envelope(await self.request("GET", collection.strip("/"), params=params))
 
     async def _list_page(self, collection: str, params: Params) -> tuple[Page[Resource], bool]:
-        return _page_and_mode(await self.request("GET", collection.strip("/"), params=params))
+        return page_and_mode(await self.request("GET", collection.strip("/"), params=params))
 
     async def iterate(
         self,
@@ -239,7 +227,8 @@ class HyperFleetClient:
         Page numbers stop once `total` items were seen or a page is empty.
         """
         base: dict[str, Any] = {"search": search, "size": size, "fields": fields, "order": order}
-        current, cursor_mode = await self._list_page(collection, base)
+        params = base
+        current, cursor_mode = await self._list_page(collection, params)
         number, seen = 1, 0
         while True:
             for item in current.items:
@@ -248,6 +237,11 @@ class HyperFleetClient:
             if cursor_mode:
                 if not current.next_cursor:
                     return
+                if current.next_cursor == params.get("cursor"):
+                    raise UnexpectedResponseError(
+                        200,
+                        detail=f"{collection}: the server repeated cursor {current.next_cursor!r}",
+                    )
                 params = {**base, "cursor": current.next_cursor}
             else:
                 if not current.items or seen >= current.total:
@@ -258,26 +252,32 @@ class HyperFleetClient:
 
     async def get(self, collection: str, id: str) -> Resource:  # noqa: A002 - the API's name
         """One resource."""
-        response = await self.request("GET", _item_path(collection, id))
-        return cast("Resource", _decode(response.content))
+        response = await self.request("GET", item_path(collection, id))
+        return cast("Resource", json_object(response))
 
     async def get_with_etag(self, collection: str, id: str) -> tuple[Resource, str]:  # noqa: A002
         """One resource and its ETag (for `if_match=`)."""
-        response = await self.request("GET", _item_path(collection, id))
-        return cast("Resource", _decode(response.content)), response.headers.get("etag", "")
+        response = await self.request("GET", item_path(collection, id))
+        return cast("Resource", json_object(response)), response.headers.get("etag", "")
 
     async def get_href(self, href: str) -> Resource:
-        """The resource at `href` (absolute or relative); only its path is used, never its host."""
+        """The resource at `href` (absolute or relative); only its path is used, never its host.
+
+        Raises ValueError for a path with `.` or `..` segments: an href from an event must not
+        lead the client (and its token) outside the API.
+        """
         path = urlsplit(href).path
+        if any(segment in {".", ".."} for segment in path.split("/")):
+            raise ValueError(f"href {href!r} is not a resource path")
         if not path.startswith(API_PREFIX + "/"):
             path = f"{API_PREFIX}/{path.lstrip('/')}"
         response = await self._send("GET", path)
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", json_object(response))
 
     async def create(self, collection: str, body: Mapping[str, Any]) -> Resource:
         """POST a new resource (never retried)."""
         response = await self.request("POST", collection.strip("/"), json=dict(body))
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", json_object(response))
 
     async def patch(
         self,
@@ -290,9 +290,9 @@ class HyperFleetClient:
         """PATCH `spec` and/or `labels` (never retried); `if_match` → 412 on a stale ETag."""
         headers = {"If-Match": if_match} if if_match is not None else None
         response = await self.request(
-            "PATCH", _item_path(collection, id), json=dict(body), headers=headers
+            "PATCH", item_path(collection, id), json=dict(body), headers=headers
         )
-        return cast("Resource", _decode(response.content))
+        return cast("Resource", json_object(response))
 
     async def delete(
         self,
@@ -303,13 +303,13 @@ class HyperFleetClient:
     ) -> Resource:
         """Soft-delete (202 with the resource, `deleted_time` set)."""
         headers = {"If-Match": if_match} if if_match is not None else None
-        response = await self.request("DELETE", _item_path(collection, id), headers=headers)
-        return cast("Resource", _decode(response.content))
+        response = await self.request("DELETE", item_path(collection, id), headers=headers)
+        return cast("Resource", json_object(response))
 
     async def force_delete(self, collection: str, id: str, reason: str) -> None:  # noqa: A002
         """Remove a resource being deleted and its descendants at once (204)."""
         await self.request(
-            "POST", f"{_item_path(collection, id)}/force-delete", json={"reason": reason}
+            "POST", f"{item_path(collection, id)}/force-delete", json={"reason": reason}
         )
 
     # -- statuses and history --------------------------------------------------------------
@@ -324,9 +324,9 @@ class HyperFleetClient:
     ) -> Page[AdapterStatus]:
         """The adapters' status reports, ordered by adapter."""
         response = await self.request(
-            "GET", f"{_item_path(collection, id)}/statuses", params={"page": page, "size": size}
+            "GET", f"{item_path(collection, id)}/statuses", params={"page": page, "size": size}
         )
-        return _page(response)
+        return envelope(response)
 
     async def report_status(
         self,
@@ -336,11 +336,11 @@ class HyperFleetClient:
     ) -> AdapterStatus | None:
         """PUT an adapter's report: the stored report (201), or None when discarded (204)."""
         response = await self.request(
-            "PUT", f"{_item_path(collection, id)}/statuses", json=dict(report)
+            "PUT", f"{item_path(collection, id)}/statuses", json=dict(report)
         )
         if response.status_code == httpx.codes.NO_CONTENT or not response.content:
             return None
-        return cast("AdapterStatus", _decode(response.content))
+        return cast("AdapterStatus", json_object(response))
 
     async def phase_history(
         self,
@@ -353,19 +353,19 @@ class HyperFleetClient:
         """The resource's phase transitions, newest first."""
         response = await self.request(
             "GET",
-            f"{_item_path(collection, id)}/phase-history",
+            f"{item_path(collection, id)}/phase-history",
             params={"page": page, "size": size},
         )
-        return _page(response)
+        return envelope(response)
 
     # -- metadata --------------------------------------------------------------------------
 
     async def aggregation_config(self) -> dict[str, Any]:
         """The active status-engine configuration (`GET /aggregation-config`)."""
         response = await self.request("GET", "aggregation-config")
-        return cast("dict[str, Any]", _decode(response.content))
+        return json_object(response)
 
     async def api_info(self) -> dict[str, Any]:
         """API metadata (`GET /api/hyperfleet`): id, kind, href, version."""
         response = await self._send("GET", API_ROOT)
-        return cast("dict[str, Any]", _decode(response.content))
+        return json_object(response)

@@ -109,6 +109,14 @@ class ServiceUnavailableError(ServerError):
     """503: the server (or its database) is unavailable for now."""
 
 
+class UnexpectedResponseError(ApiError):
+    """A success status whose body is not what the API sends.
+
+    Not JSON, not a list envelope, a repeated cursor: usually something other than HyperFleet
+    (a proxy, a wrong base URL) answered.
+    """
+
+
 class ClientConnectionError(Exception):
     """No HTTP answer: connection refused, reset, timed out (after the retries allowed)."""
 

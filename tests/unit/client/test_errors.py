@@ -19,6 +19,7 @@ from hyperfleet.client import (
     ServerError,
     ServiceUnavailableError,
     UnauthorizedError,
+    UnexpectedResponseError,
     UnprocessableError,
 )
 from hyperfleet.client.errors import error_class, error_from_response
@@ -140,3 +141,52 @@ async def test_client_maps_a_plain_text_answer():
     assert info.value.status == 502
     assert info.value.detail == "upstream gone"
     assert info.value.body == b"upstream gone"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, text="<html>login page</html>"),
+        httpx.Response(200, json=[1, 2]),
+        httpx.Response(200, json={"items": "nope"}),
+        httpx.Response(200, json={"items": [], "next_cursor": 7}),
+    ],
+)
+async def test_a_success_that_is_not_the_api_is_unexpected(answer):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return answer
+
+    async with HyperFleetClient("http://hf", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(UnexpectedResponseError) as info:
+            await client.list("clusters")
+    assert info.value.status == 200
+    assert "http://hf/api/hyperfleet/v1/clusters" in info.value.detail
+    assert info.value.body == answer.content
+
+
+async def test_get_of_a_non_object_is_unexpected():
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, text="ok")
+
+    async with HyperFleetClient("http://hf", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(UnexpectedResponseError):
+            await client.get("clusters", "c1")
+        with pytest.raises(UnexpectedResponseError):
+            await client.api_info()
+
+
+async def test_a_repeated_cursor_stops_iteration_with_an_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = {"page": 1, "size": 1, "total": 9, "items": [{"id": "x"}], "next_cursor": "same"}
+        return httpx.Response(200, json=body)
+
+    seen: list[object] = []
+
+    async def walk(client: HyperFleetClient) -> None:
+        async for item in client.iterate("clusters"):
+            seen.append(item)  # noqa: PERF401 - the error interrupts the loop
+
+    async with HyperFleetClient("http://hf", transport=httpx.MockTransport(handler)) as client:
+        with pytest.raises(UnexpectedResponseError, match="repeated cursor"):
+            await walk(client)
+    assert len(seen) == 2

@@ -123,6 +123,15 @@ async def test_get_href_uses_only_the_path():
     ]
 
 
+async def test_get_href_refuses_dot_segments():
+    handler = Recorder()
+    async with client_for(handler) as client:
+        for href in ("/api/hyperfleet/v1/../../metrics", "http://x/api/hyperfleet/v1/./c1"):
+            with pytest.raises(ValueError, match="not a resource path"):
+                await client.get_href(href)
+    assert handler.requests == []
+
+
 async def test_list_query_parameters():
     handler = Recorder(httpx.Response(200, json={"page": 2, "size": 0, "total": 0, "items": []}))
     async with client_for(handler) as client:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
+import structlog.testing
 from tests.conftest import free_port
 
 from hyperfleet.client import (
@@ -92,11 +93,22 @@ def test_only_idempotent_methods_may_retry():
 # -- which calls are retried ---------------------------------------------------------------
 
 
-async def test_get_503_then_200_is_retried():
+async def test_get_503_then_200_is_retried_and_logged():
     handler = Recorder(unavailable(), httpx.Response(200, json=CLUSTER))
-    async with client_for(handler) as client:
-        assert await client.get("clusters", "c1") == CLUSTER
+    transport = httpx.MockTransport(handler)
+    async with HyperFleetClient(
+        "http://hf", token="s3cret", retry=FAST, transport=transport
+    ) as client:
+        with structlog.testing.capture_logs() as logs:
+            assert await client.get("clusters", "c1") == CLUSTER
     assert len(handler.requests) == 2
+    [entry] = logs
+    assert entry["event"] == "API call retried"
+    assert entry["reason"] == "HTTP 503"
+    assert entry["url"] == "http://hf/api/hyperfleet/v1/clusters/c1"
+    assert entry["attempt"] == 1
+    assert 0 <= entry["delay_s"] <= FAST.max_delay
+    assert "s3cret" not in repr(entry)
 
 
 async def test_get_503_every_time_raises_after_attempts():
@@ -198,3 +210,13 @@ async def test_token_is_asked_again_on_every_attempt():
     ) as client:
         await client.get("clusters", "c1")
     assert [r.headers["authorization"] for r in handler.requests] == ["Bearer t1", "Bearer t2"]
+
+
+async def test_a_non_transient_transport_error_is_not_retried():
+    handler = Recorder(httpx.ProxyError("proxy refused the tunnel"))
+    async with client_for(handler) as client:
+        with pytest.raises(ClientConnectionError) as info:
+            await client.get("clusters", "c1")
+    assert len(handler.requests) == 1
+    assert info.value.attempts == 1
+    assert "ProxyError" in str(info.value)
