@@ -76,8 +76,8 @@ class DependencyCache:
 
 
 def _summaries(resource: Resource) -> dict[str, Mapping[str, Any]]:
-    status = resource.get("status") or {}
-    return {a["adapter"]: a for a in status.get("adapters") or []}
+    status: Mapping[str, Any] = resource.get("status", {})
+    return {a["adapter"]: a for a in status.get("adapters", [])}
 
 
 def _in_state_at(summary: Mapping[str, Any] | None, state: str, generation: int) -> bool:

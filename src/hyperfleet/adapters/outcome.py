@@ -21,7 +21,7 @@ WAITING_FOR_DEPENDENCIES = "WaitingForDependencies"
 WAITING_FOR_DEPENDENTS = "WaitingForDependents"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     """One adapter decision; build it with the class methods below or directly."""
 
@@ -44,53 +44,91 @@ class Outcome:
         cls, message: str, *, reason: str = "Available", data: Mapping[str, Any] | None = None
     ) -> Outcome:
         """Applied and available: the adapter's work for this generation is done."""
-        return cls(True, True, reason, message, data=data or {})
+        return cls(applied=True, available=True, reason=reason, message=message, data=data or {})
 
     @classmethod
     def progressing(
         cls, message: str, *, reason: str = "Provisioning", data: Mapping[str, Any] | None = None
     ) -> Outcome:
         """Applied, not available yet (state Provisioning)."""
-        return cls(True, None, reason, message, data=data or {})
+        return cls(applied=True, available=None, reason=reason, message=message, data=data or {})
 
     @classmethod
     def failed(cls, reason: str, message: str, *, data: Mapping[str, Any] | None = None) -> Outcome:
         """Applied but the result is not available, for a reason that will not pass by itself."""
-        return cls(True, False, reason, message, data=data or {})
+        return cls(applied=True, available=False, reason=reason, message=message, data=data or {})
 
     @classmethod
     def unhealthy(
         cls, reason: str, message: str, *, data: Mapping[str, Any] | None = None
     ) -> Outcome:
         """Applied and available, but the adapter itself is not healthy (phase Degraded)."""
-        return cls(True, True, reason, message, healthy=False, data=data or {})
+        return cls(
+            applied=True,
+            available=True,
+            reason=reason,
+            message=message,
+            healthy=False,
+            data=data or {},
+        )
 
     @classmethod
     def waiting_for(cls, blocked_by: Sequence[str]) -> Outcome:
         """Not applied: dependencies are not Ready at the resource's generation."""
         names = ", ".join(blocked_by)
-        return cls(False, None, WAITING_FOR_DEPENDENCIES, f"waiting for dependencies: {names}")
+        return cls(
+            applied=False,
+            available=None,
+            reason=WAITING_FOR_DEPENDENCIES,
+            message=f"waiting for dependencies: {names}",
+        )
 
     @classmethod
     def cleaned_up(cls, message: str, *, data: Mapping[str, Any] | None = None) -> Outcome:
         """Deleting: everything this adapter owns for the resource is gone."""
-        return cls(False, False, "Finalized", message, data=data or {}, finalized=True)
+        return cls(
+            applied=False,
+            available=False,
+            reason="Finalized",
+            message=message,
+            data=data or {},
+            finalized=True,
+        )
 
     @classmethod
     def cleaning_up(
         cls, message: str, *, reason: str = "Finalizing", data: Mapping[str, Any] | None = None
     ) -> Outcome:
         """Deleting: cleanup has not finished yet (the resource stays Finalizing)."""
-        return cls(True, None, reason, message, data=data or {}, finalized=False)
+        return cls(
+            applied=True,
+            available=None,
+            reason=reason,
+            message=message,
+            data=data or {},
+            finalized=False,
+        )
 
     @classmethod
     def waiting_for_dependents(cls, dependents: Sequence[str]) -> Outcome:
         """Deleting: adapters that depend on this one have not finalized yet."""
         names = ", ".join(dependents)
         return cls(
-            True,
-            None,
-            WAITING_FOR_DEPENDENTS,
-            f"waiting for dependents to finalize: {names}",
+            applied=True,
+            available=None,
+            reason=WAITING_FOR_DEPENDENTS,
+            message=f"waiting for dependents to finalize: {names}",
+            finalized=False,
+        )
+
+    @classmethod
+    def error(cls, reason: str, message: str) -> Outcome:
+        """A terminal error: nothing applied, `Health=False` with the reason."""
+        return cls(
+            applied=False,
+            available=False,
+            reason=reason,
+            message=message,
+            healthy=False,
             finalized=False,
         )

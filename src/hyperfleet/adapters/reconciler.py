@@ -57,10 +57,18 @@ class ApiPort(Protocol):
 
     async def get(self, collection: str, id: str) -> Resource: ...  # noqa: A002
     async def statuses(
-        self, collection: str, id: str, *, page: int | None = None, size: int | None = None
+        self,
+        collection: str,
+        id: str,  # noqa: A002
+        *,
+        page: int | None = None,
+        size: int | None = None,
     ) -> Page[AdapterStatus]: ...
     async def report_status(
-        self, collection: str, id: str, report: Mapping[str, Any]
+        self,
+        collection: str,
+        id: str,  # noqa: A002
+        report: Mapping[str, Any],
     ) -> AdapterStatus | None: ...
     async def aggregation_config(self) -> dict[str, Any]: ...
 
@@ -153,26 +161,31 @@ class Reconciler:
     ) -> Handled:
         generation = resource["generation"]
         deleting = bool(resource.get("deleted_time"))
-        previous = (stored or {}).get("data")
+        previous = stored.get("data") if stored is not None else None
         idle = bookkeeping(previous, generation, worked=False)
-
-        if stored is not None and is_settled(stored, generation, deleting=deleting):
-            try:
+        try:
+            if stored is not None and is_settled(stored, generation, deleting=deleting):
                 await self._put(resource, resend(stored, observed_time=self._clock()))
-            except _Blocked as exc:
-                await self._put_waiting(resource, exc.blocked, idle, deleting=deleting)
+                return Handled.SKIPPED
+            graph = await self._deps.graph()
+            if deleting:
+                waiting = dependents_not_finalized(resource, self.name, graph)
+            else:
+                waiting = blocked_by(resource, self.name, graph)
+            if waiting:
+                await self._put_waiting(resource, waiting, idle, deleting=deleting)
                 return Handled.WAITING
-            return Handled.SKIPPED
-
-        graph = await self._deps.graph()
-        if deleting:
-            waiting = dependents_not_finalized(resource, self.name, graph)
-        else:
-            waiting = blocked_by(resource, self.name, graph)
-        if waiting:
-            await self._put_waiting(resource, waiting, idle, deleting=deleting)
+            return await self._work(resource, stored, bound, deleting=deleting)
+        except _Blocked as exc:
+            await self._put_waiting(resource, exc.blocked, idle, deleting=deleting)
             return Handled.WAITING
 
+    async def _work(
+        self, resource: Resource, stored: AdapterStatus | None, bound: Any, *, deleting: bool
+    ) -> Handled:
+        """Call the adapter and report what it says (a terminal error as Health=False)."""
+        generation = resource["generation"]
+        previous = stored.get("data") if stored is not None else None
         busy = bookkeeping(previous, generation, worked=True)
 
         async def progress(outcome: Outcome) -> None:
@@ -193,29 +206,22 @@ class Reconciler:
                 outcome = await self.adapter.finalize(resource, ctx)
             else:
                 outcome = await self.adapter.reconcile(resource, ctx)
-        except (_Moved, _Gone):
+        except (_Moved, _Gone, _Blocked):
             raise
-        except _Blocked as exc:
-            await self._put_waiting(resource, exc.blocked, idle, deleting=deleting)
-            return Handled.WAITING
         except Exception as exc:
             if is_transient(exc):
                 raise
             outcome = _terminal_outcome(exc, bound)
-            counters, handled = idle, Handled.TERMINAL
-        report = self._report(resource, outcome, counters, deleting=deleting)
+            counters = bookkeeping(previous, generation, worked=False)
+            handled = Handled.TERMINAL
         try:
-            await self._put(resource, report)
-        except _Blocked as exc:
-            await self._put_waiting(resource, exc.blocked, idle, deleting=deleting)
-            return Handled.WAITING
+            await self._put(resource, self._report(resource, outcome, counters, deleting=deleting))
         except (BadRequestError, UnprocessableError) as exc:
-            # The adapter's outcome does not fit the kind's contract (reason enum, data schema):
-            # a bug that redelivery cannot fix. Say so in a report that does fit.
+            # The outcome does not fit the kind's contract (reason enum, data schema): a bug
+            # that redelivery cannot fix. Say so in a report that does fit.
             bound.error("report refused by the API", error=str(exc))
-            fallback = Outcome(
-                False, False, "InvalidReport", _clip(str(exc)), healthy=False, finalized=False
-            )
+            fallback = Outcome.error("InvalidReport", _clip(str(exc)))
+            idle = bookkeeping(previous, generation, worked=False)
             await self._put(resource, self._report(resource, fallback, idle, deleting=deleting))
             return Handled.TERMINAL
         return handled
@@ -302,12 +308,10 @@ class Reconciler:
 def _terminal_outcome(exc: Exception, bound: Any) -> Outcome:
     if isinstance(exc, TerminalError):
         bound.warning("terminal error reported", reason=exc.reason, error=exc.message)
-        return Outcome(
-            False, False, exc.reason, _clip(exc.message), healthy=False, finalized=False
-        )
+        return Outcome.error(exc.reason, _clip(exc.message))
     bound.exception("adapter raised; reported as a terminal error")
     message = _clip(f"{type(exc).__name__}: {exc}")
-    return Outcome(False, False, "AdapterError", message, healthy=False, finalized=False)
+    return Outcome.error("AdapterError", message)
 
 
 def _clip(text: str) -> str:

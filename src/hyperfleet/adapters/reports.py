@@ -38,9 +38,7 @@ def conditions_for(
         return {"type": kind, "status": status, "reason": reason, "message": message}
 
     own = (outcome.reason, outcome.message)
-    applied = (
-        ("Applied", f"{adapter} applied generation {generation}") if outcome.applied else own
-    )
+    applied = ("Applied", f"{adapter} applied generation {generation}") if outcome.applied else own
     health = (
         ("Healthy", f"{adapter} handled generation {generation} without errors")
         if outcome.healthy
@@ -57,7 +55,9 @@ def conditions_for(
     return conditions
 
 
-def bookkeeping(previous: Mapping[str, Any] | None, generation: int, *, worked: bool) -> dict[str, int]:
+def bookkeeping(
+    previous: Mapping[str, Any] | None, generation: int, *, worked: bool
+) -> dict[str, int]:
     """`reconciled_generation` / `reconcile_count` after this handling.
 
     `worked` says whether reconcile() or finalize() ran. Work at a generation already counted

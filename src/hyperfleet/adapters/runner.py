@@ -14,8 +14,10 @@ from hyperfleet.broker.ports import Subscriber
 
 
 class AdapterRunner:
-    """`adapter` named `name` for `kind`, fed by `subscriber` (whose subscription id should be
-    `name`, so its queue is `<topic>-<name>`) on `topic`, reporting through `client`."""
+    """`adapter` named `name` for `kind`, fed by `subscriber` on `topic`.
+
+    The subscriber's subscription id should be `name`, so its queue is `<topic>-<name>`.
+    """
 
     def __init__(
         self,

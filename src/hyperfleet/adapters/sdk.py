@@ -39,8 +39,10 @@ class Context:
 
 
 class Adapter(ABC):
-    """Base class of SDK adapters. Raise `TransientError` to be retried, `TerminalError` to
-    report `Health=False`; any other exception is terminal too (and logged with a traceback).
+    """Base class of SDK adapters.
+
+    Raise `TransientError` to be retried, `TerminalError` to report `Health=False`; any other
+    exception is terminal too (and logged with a traceback).
     """
 
     @abstractmethod

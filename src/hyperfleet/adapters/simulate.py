@@ -41,8 +41,11 @@ def mode_for(spec: Mapping[str, Any] | None, adapter: str, *, deleting: bool) ->
 
 
 def reconcile_outcome(adapter: str, generation: int, mode: Mode) -> Outcome:
-    """Applied=True always; then fail: Available=False; unhealthy: Available=True, Health=False;
-    pending: Available=Unknown; otherwise Available=True (Health=True unless unhealthy)."""
+    """The outcome of a reconcile in `mode`; Applied=True in every mode.
+
+    fail: Available=False; unhealthy: Available=True, Health=False; pending: Available=Unknown;
+    succeed: Available=True.
+    """
     at = f"at generation {generation}"
     if mode is Mode.FAIL:
         return Outcome.failed("SimulatedFailure", f"spec.simulate.{adapter} = fail {at}")

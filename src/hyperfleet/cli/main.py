@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from hyperfleet import __version__
+from hyperfleet.cli import adapter_cmd
 from hyperfleet.cli.demo import demo
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
@@ -24,6 +25,7 @@ config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
 app.command()(demo)
 app.command("sentinel")(sentinel_command)
+app.command("adapter")(adapter_cmd.adapter)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")

@@ -1,0 +1,1 @@
+"""Example SDK adapters; docs/adapters.md shows them verbatim and the tests run them."""
