@@ -133,3 +133,11 @@ def test_restart_on_the_same_data_dir_converges_what_was_in_flight_and_created_m
     finally:
         demo.stop()
     eventually(lambda: not postgres_processes(data_dir), timeout=60, what="postgres stopped")
+
+
+def test_demo_rejects_a_broker_url_of_an_unknown_scheme(tmp_path):
+    demo = DemoProcess(["--broker-url", "kafka://127.0.0.1:9092"], tmp_path / "demo.log")
+    assert demo.wait() == 2
+    assert "--broker-url: " in demo.output()
+    assert "amqp://" in demo.output()
+    demo.stop()

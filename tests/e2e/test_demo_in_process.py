@@ -10,6 +10,7 @@ import httpx
 import pytest
 from tests.conftest import make_settings
 
+from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.demo.configuration import demo_entities
 from hyperfleet.demo.loop import DemoOptions, run_demo
 from hyperfleet.demo.supervisor import Supervisor
@@ -104,11 +105,17 @@ async def test_an_unreachable_database_is_a_start_up_failure_with_exit_1(capsys)
     assert "the database is not reachable" in capsys.readouterr().err
 
 
-async def test_an_unsupported_broker_url_is_a_start_up_failure(fresh_database_url, capsys):
+async def test_an_unreachable_rabbitmq_fails_before_the_api_starts(capsys):
     settings = make_settings(
-        server={"port": 0}, database={"url": fresh_database_url}, entities=demo_entities()
+        server={"port": 0},
+        database={"url": "postgresql://postgres@127.0.0.1:1/never-tried"},
+        entities=demo_entities(),
     )
-    options = DemoOptions(broker_url="kafka://127.0.0.1:9092")
-    code = await run_demo(settings, options, out=io.StringIO(), supervisor=Supervisor())
+    broker = BrokerSettings(url="amqp://guest:secret@127.0.0.1:1/", connect_timeout_seconds=1)
+    code = await run_demo(
+        settings, DemoOptions(broker=broker), out=io.StringIO(), supervisor=Supervisor()
+    )
+    err = capsys.readouterr().err
     assert code == 1
-    assert "kafka://" in capsys.readouterr().err
+    assert "RabbitMQ does not answer at amqp://guest:***@127.0.0.1:1/" in err
+    assert "secret" not in err

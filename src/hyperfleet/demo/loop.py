@@ -1,9 +1,10 @@
 """The demo's composition: which parts run, in which order, wired to which broker and API.
 
-Start order: API (and PostgreSQL), broker, API client, adapters (their subscriptions exist
-before the first event is published), Sentinels. Stop order is the reverse: Sentinels first (no
-new events), then adapters (in-flight handlers finish or their events are requeued), the
-client, the broker, the API and last PostgreSQL.
+Start order: broker (a wrong RabbitMQ URL fails before anything else starts), API (and
+PostgreSQL), API client, adapters (their subscriptions exist before the first event is
+published), Sentinels. Stop order is the reverse: Sentinels first (no new events), then adapters
+(in-flight handlers finish or their events are requeued), the client, the API, PostgreSQL, and
+last the broker connection.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from hyperfleet.demo.configuration import SENTINEL, DemoThresholds, adapters_by_
 from hyperfleet.demo.parts import (
     AdapterPart,
     BrokerPart,
+    BrokerUnreachable,
     ClientPart,
     SentinelPart,
-    UnsupportedBroker,
 )
 from hyperfleet.demo.supervisor import Supervisor
 from hyperfleet.rest.app import registry_from
@@ -38,8 +39,8 @@ log = structlog.get_logger("hyperfleet.demo")
 
 @dataclass(frozen=True)
 class DemoOptions:
-    broker_url: str | None = None
-    """`amqp://…` for RabbitMQ; None for the in-process broker."""
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    """`memory://` (the default) for the in-process broker, `amqp://…` for RabbitMQ."""
     without: frozenset[str] = field(default_factory=frozenset)
     """Parts left out: adapter names, or `sentinel`."""
     thresholds: DemoThresholds = field(default_factory=DemoThresholds)
@@ -66,7 +67,7 @@ async def run_demo(
     options: DemoOptions,
     *,
     out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    err: TextIO | None = None,
     supervisor: Supervisor | None = None,
 ) -> int:
     """Run the demo until SIGINT/SIGTERM or `supervisor.request_stop()`.
@@ -80,12 +81,12 @@ async def run_demo(
     try:
         await _start_parts(settings, options, supervisor, out)
         await supervisor.wait()
-    except (ApiStartupError, UnsupportedBroker) as exc:
+    except (ApiStartupError, BrokerUnreachable) as exc:
         supervisor.part_failed("demo start-up", exc)
     finally:
         await supervisor.stop_all()
     if supervisor.failure is not None:
-        print(f"HyperFleet demo failed: {supervisor.failure}", file=err, flush=True)
+        print(f"HyperFleet demo failed: {supervisor.failure}", file=err or sys.stderr, flush=True)
         return 1
     return 0
 
@@ -95,12 +96,11 @@ async def _start_parts(
 ) -> None:
     registry = registry_from(settings)
     thresholds = options.thresholds
-    api = InProcessApi(settings)
-    await supervisor.start(api)
-
-    broker_settings = BrokerSettings(url=options.broker_url or "memory://")
+    broker_settings = options.broker
     broker = BrokerPart(broker_settings)
     await supervisor.start(broker)
+    api = InProcessApi(settings)
+    await supervisor.start(api)
     client = ClientPart(HyperFleetClient(api.url, user_agent=f"hyperfleet-demo/{__version__}"))
     await supervisor.start(client)
 
@@ -137,7 +137,7 @@ async def _start_parts(
         plural: ", ".join(s.name for s in specs if s.kind == kind) or "none"
         for kind, plural in plurals.items()
     }
-    broker_name = "in-process" if options.broker_url is None else "RabbitMQ"
+    broker_name = "in-process" if broker.in_process else "RabbitMQ"
     log.info("demo running", api=api.url, broker=broker_name, adapters=by_kind, sentinels=running)
     print(
         f"HyperFleet demo: API {api.url}\n"

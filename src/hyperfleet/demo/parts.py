@@ -4,28 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from urllib.parse import urlsplit, urlunsplit
 
 from hyperfleet.adapters.runner import AdapterRunner
 from hyperfleet.broker.config import BrokerSettings
+from hyperfleet.broker.factory import connect
 from hyperfleet.broker.memory import InProcessBroker
 from hyperfleet.broker.ports import Broker
 from hyperfleet.client import HyperFleetClient
+from hyperfleet.config import ConfigError
 from hyperfleet.demo.supervisor import Supervisor
 from hyperfleet.sentinel.loop import Sentinel
 
 
-class UnsupportedBroker(ValueError):
-    """The broker URL names a broker this build cannot reach."""
-
-
-async def connect_broker(settings: BrokerSettings) -> Broker:
-    if settings.url.startswith("memory://"):
-        return InProcessBroker(settings)
-    raise UnsupportedBroker(f"--broker-url: unsupported broker URL {settings.url!r}")
+class BrokerUnreachable(RuntimeError):
+    """The broker URL is not usable, or RabbitMQ did not answer at start-up."""
 
 
 class BrokerPart:
-    """The broker connection; closed after every adapter and Sentinel has stopped."""
+    """The broker connection; closed after every adapter and Sentinel has stopped.
+
+    RabbitMQ is connected at start, so a wrong URL fails the demo before anything else runs;
+    later outages are the broker client's business (it reconnects).
+    """
 
     name = "broker"
 
@@ -34,13 +35,22 @@ class BrokerPart:
         self._broker: Broker | None = None
 
     @property
+    def in_process(self) -> bool:
+        return isinstance(self._broker, InProcessBroker)
+
+    @property
     def broker(self) -> Broker:
         if self._broker is None:
             raise RuntimeError("the broker is not connected")
         return self._broker
 
     async def start(self) -> None:
-        self._broker = await connect_broker(self.settings)
+        try:
+            self._broker = connect(self.settings)
+        except ConfigError as exc:
+            raise BrokerUnreachable(f"--broker-url {self.settings.url}: {exc}") from exc
+        if not isinstance(self._broker, InProcessBroker) and not await self._broker.healthy():
+            raise BrokerUnreachable(f"RabbitMQ does not answer at {_redacted(self.settings.url)}")
 
     async def stop(self) -> None:
         if self._broker is not None:
@@ -105,3 +115,12 @@ class AdapterPart:
     async def stop(self) -> None:
         """Stop consuming; an event whose handler had not finished is delivered again later."""
         await self.runner.stop()
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
