@@ -12,9 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import psutil
@@ -161,3 +163,60 @@ def wait_for_phase(
 
 def wait_gone(api: httpx.Client, path: str, *, timeout: float = 90) -> None:
     eventually(lambda: api.get(path).status_code == 404, timeout=timeout, what=f"{path} 404")
+
+
+class RabbitVhost:
+    """A RabbitMQ virtual host of its own for one test module: its exchanges and queues
+    (`hyperfleet-clusters`, …, the default names) cannot meet anyone else's; deleted after."""
+
+    def __init__(self, base_url: str) -> None:
+        self.name = f"hf-e2e-{uuid.uuid4().hex[:10]}"
+        self.url = urlunsplit(urlsplit(base_url)._replace(path=f"/{self.name}"))
+
+    def create(self) -> None:
+        rabbitmqctl("add_vhost", self.name)
+        rabbitmqctl("set_permissions", "-p", self.name, "guest", ".*", ".*", ".*")
+
+    def delete(self) -> None:
+        rabbitmqctl("delete_vhost", self.name, check=False)
+
+    def queues(self) -> dict[str, int]:
+        """Every queue of the vhost with the number of messages ready in it."""
+        listing = rabbitmqctl("list_queues", "-q", "-p", self.name, "name", "messages_ready")
+        out = {}
+        for line in listing.splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():  # noqa: PLR2004 - two columns asked for
+                out[parts[0]] = int(parts[1])
+        return out
+
+
+def rabbitmqctl(*args: str, check: bool = True) -> str:
+    result = subprocess.run(
+        ["rabbitmqctl", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+    if check and result.returncode != 0:
+        pytest.fail(f"rabbitmqctl {' '.join(args)} failed: {result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def restart_rabbitmq() -> None:
+    """Stop the machine's RabbitMQ node and start it again; returns once it accepts clients."""
+    rabbitmqctl("stop")
+    subprocess.run(["rabbitmq-server", "-detached"], check=True, timeout=60)
+    rabbitmqctl("await_startup", "--timeout", "120")
+
+
+def rabbit_available(url: str) -> str | None:
+    """Why RabbitMQ cannot be used for these tests, or None when it can."""
+    import shutil
+    import socket
+
+    if shutil.which("rabbitmqctl") is None:
+        return "rabbitmqctl is not installed (the loop tests manage a local RabbitMQ)"
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), 5).close()
+    except OSError as exc:
+        return f"RabbitMQ unreachable at {parts.hostname}:{parts.port}: {exc}"
+    return None
