@@ -186,7 +186,7 @@ class RabbitVhost:
         out = {}
         for line in listing.splitlines():
             parts = line.split()
-            if len(parts) == 2 and parts[1].isdigit():  # noqa: PLR2004 - two columns asked for
+            if len(parts) == 2 and parts[1].isdigit():
                 out[parts[0]] = int(parts[1])
         return out
 
