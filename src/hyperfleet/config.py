@@ -266,7 +266,12 @@ class _NoEnvSettings(Settings):
 def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
     """`HYPERFLEET_*` variables that match no setting (pydantic ignores them silently)."""
     env = os.environ if environ is None else environ
-    known = {"HYPERFLEET_CONFIG", "HYPERFLEET_TEST_DATABASE_URL", "HYPERFLEET_TEST_BROKER_URL"}
+    known = {
+        "HYPERFLEET_CONFIG",
+        "HYPERFLEET_TEST_DATABASE_URL",
+        "HYPERFLEET_TEST_BROKER_URL",
+        "HYPERFLEET_TEST_BROKER_RESTART",
+    }
     for name, info in Settings.model_fields.items():
         known.add(ENV_PREFIX + name.upper())
         annotation = info.annotation

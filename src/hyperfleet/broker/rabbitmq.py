@@ -54,6 +54,7 @@ from hyperfleet.broker.topology import (
     Topology,
     declare,
     declare_exchange,
+    exchange_name,
     topology,
 )
 
@@ -77,6 +78,10 @@ class RabbitBroker:
         self._lock = asyncio.Lock()
         self._closed = False
         self._parts: set[RabbitPublisher | RabbitSubscriber] = set()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def url(self) -> str:
@@ -173,9 +178,9 @@ class RabbitBroker:
         return moved
 
     async def close(self) -> None:
+        self._closed = True
         for part in list(self._parts):
             await part.close()
-        self._closed = True
         if self._connection is not None:
             await self._connection.close()
             self._connection = None
@@ -224,6 +229,8 @@ class RabbitPublisher:
             except BrokerUnavailable:
                 raise
             except CONNECTION_EXCEPTIONS as exc:
+                if self._broker.closed:
+                    raise BrokerUnavailable("the broker client is closed") from exc
                 # The robust connection restores the channel in the background; try again.
                 metrics.error("publish")
                 log.warning("publish failed; retrying", topic=topic, error=repr(exc))
@@ -232,17 +239,19 @@ class RabbitPublisher:
                 return
 
     async def _exchange(self, topic: str) -> AbstractExchange:
-        name = self._broker.settings.exchange or topic
+        name = exchange_name(self._broker.settings, topic)
         exchange = self._exchanges.get(name)
         if exchange is None:
             async with self._lock:
-                if self._channel is None:
-                    connection = await self._broker.connection()
-                    self._channel = await connection.channel(
-                        publisher_confirms=self._broker.settings.publisher_confirms
-                    )
-                exchange = await declare_exchange(self._channel, name)
-                self._exchanges[name] = exchange
+                exchange = self._exchanges.get(name)
+                if exchange is None:
+                    if self._channel is None:
+                        connection = await self._broker.connection()
+                        self._channel = await connection.channel(
+                            publisher_confirms=self._broker.settings.publisher_confirms
+                        )
+                    exchange = await declare_exchange(self._channel, name)
+                    self._exchanges[name] = exchange
         return exchange
 
     async def close(self) -> None:
@@ -266,7 +275,11 @@ class RabbitSubscriber:
     async def subscribe(self, topic: str, handler: Handler) -> None:
         topo = self._broker.topology(topic, self.subscription_id)
         consumer = _Consumer(self._broker, topic, self.subscription_id, topo, handler)
-        await consumer.start(self._parallelism)
+        try:
+            await consumer.start(self._parallelism)
+        except BaseException:
+            await consumer.close()
+            raise
         self._consumers.append(consumer)
 
     async def close(self) -> None:

@@ -156,5 +156,8 @@ def test_docs_settings_table_matches_the_settings() -> None:
 def test_broker_variables_are_not_unknown_to_the_api_server() -> None:
     from hyperfleet.config import unknown_env_vars
 
-    environ = {"HYPERFLEET_BROKER_URL": "amqp://h/", "HYPERFLEET_TEST_BROKER_URL": "amqp://h/"}
+    environ = dict.fromkeys(
+        ["HYPERFLEET_BROKER_URL", "HYPERFLEET_TEST_BROKER_URL", "HYPERFLEET_TEST_BROKER_RESTART"],
+        "1",
+    )
     assert unknown_env_vars(environ) == []
