@@ -21,6 +21,7 @@ from tests.factories import (
 )
 
 from hyperfleet.broker.memory import InProcessBroker
+from hyperfleet.broker.ports import BrokerUnavailable
 from hyperfleet.client import HyperFleetClient, RetryPolicy
 from hyperfleet.config import Settings
 from hyperfleet.rest.app import create_app
@@ -272,9 +273,10 @@ async def test_label_selector_shards(hf: HyperFleetClient):
 class FlakyPublisher:
     """Our Publisher port, failing on chosen calls (1-based)."""
 
-    def __init__(self, inner: Any, fail_on: set[int]) -> None:
+    def __init__(self, inner: Any, fail_on: set[int], error: Exception | None = None) -> None:
         self.inner = inner
         self.fail_on = fail_on
+        self.error = error or ConnectionError("broker went away")
         self.calls = 0
 
     async def publish(
@@ -282,7 +284,7 @@ class FlakyPublisher:
     ) -> None:
         self.calls += 1
         if self.calls in self.fail_on:
-            raise ConnectionError("broker went away")
+            raise self.error
         await self.inner.publish(topic, event, routing_key=routing_key)
 
     async def close(self) -> None:
@@ -305,6 +307,23 @@ async def test_publish_error_is_counted_and_the_pass_continues(hf: HyperFleetCli
     await _drained(broker, "hyperfleet-clusters", got, 3)
     # The failed one is still new, so the next pass publishes it (and the others) again.
     assert (await sentinel.run_pass()).published == 4
+
+
+async def test_broker_unavailable_ends_the_pass_and_backs_off(hf: HyperFleetClient):
+    for _ in range(3):
+        await hf.create("clusters", cluster_body())
+    publisher = FlakyPublisher(
+        InProcessBroker().publisher(), fail_on={1}, error=BrokerUnavailable("no RabbitMQ")
+    )
+    sentinel = _sentinel(hf, publisher, clock=LATER, poll_interval_seconds=2)
+
+    result = await sentinel.run_pass()
+
+    assert (result.ok, result.seen, publisher.calls) == (False, 1, 1)
+    assert _value(sentinel, "hyperfleet_sentinel_broker_errors_total") == 1
+    assert _value(sentinel, "hyperfleet_sentinel_polls_total", outcome="error") == 1
+    assert sentinel.consecutive_failures == 1
+    assert (await sentinel.run_pass()).published == 3
 
 
 async def test_evaluation_error_skips_only_that_resource(hf: HyperFleetClient):

@@ -87,15 +87,42 @@ def conditions_by_type(resource: Mapping[str, Any]) -> dict[str, dict[str, Any]]
     return out
 
 
-def context_for(resource: Mapping[str, Any], now: datetime) -> cel.Context:
-    """A fresh evaluation context for one resource (params are added to it as they evaluate)."""
+_RESOURCE_KEY = re.compile(r"\bresource\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_RESOURCE_ANY = re.compile(r"\bresource\b")
+
+
+def resource_keys(exprs: Iterable[str]) -> frozenset[str] | None:
+    """The top-level resource keys the expressions read, or None when they may read any.
+
+    Converting a resource into CEL values is most of the cost of an evaluation (about 190 µs
+    for a resource with four conditions, against well under 1 µs per expression), so the
+    context carries only the keys used: `resource.generation` alone for the default decision.
+    A bare `resource` (passed whole, indexed, or bound by a macro) means every key.
+    """
+    keys: set[str] = set()
+    for expr in exprs:
+        named = _RESOURCE_KEY.findall(expr)
+        if len(named) != len(_RESOURCE_ANY.findall(expr)):
+            return None
+        keys.update(named)
+    return frozenset(keys)
+
+
+def context_for(
+    resource: Mapping[str, Any], now: datetime, keys: frozenset[str] | None = None
+) -> cel.Context:
+    """A fresh evaluation context for one resource (params are added to it as they evaluate).
+
+    `keys` limits `resource` to the keys the programs read (see `resource_keys`).
+    """
     by_type = conditions_by_type(resource)
 
     def condition(name: str) -> dict[str, Any]:
         return by_type.get(name) or {**ZERO_CONDITION, "type": name}
 
+    visible = dict(resource) if keys is None else {k: resource[k] for k in keys if k in resource}
     return cel.Context(
-        variables={"resource": dict(resource), "now": now}, functions={"condition": condition}
+        variables={"resource": visible, "now": now}, functions={"condition": condition}
     )
 
 

@@ -17,7 +17,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hyperfleet.broker.config import ENV_PREFIX as BROKER_ENV_PREFIX
 from hyperfleet.broker.config import BrokerSettings
+from hyperfleet.broker.factory import load_broker_settings
+from hyperfleet.config import ConfigError
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -117,7 +120,8 @@ class SentinelSettings(_Section):
     message_data: dict[str, Any] | None = None
     """Replaces the event data: output key → CEL expression (nested maps nest)."""
     fields: list[str] | None = None
-    """List projection; default: what the default decision and data need, else everything."""
+    """List projection (`[]` = whole resource); default: what the default decision and data
+    need, or the whole resource when either is replaced."""
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     """Broker connection (`HYPERFLEET_BROKER_<KEY>`)."""
     health: HealthSettings = Field(default_factory=HealthSettings)
@@ -155,7 +159,7 @@ class SentinelSettings(_Section):
     def effective_fields(self) -> list[str] | None:
         """The `fields` sent with every list request (None = the whole resource)."""
         if self.fields is not None:
-            return list(self.fields)
+            return list(self.fields) or None  # [] asks for the whole resource
         if self.message_decision is None and self.message_data is None:
             return list(DEFAULT_FIELDS)
         return None
@@ -219,7 +223,7 @@ ENV_NAMES: dict[tuple[str, ...], str] = {
     ("health", "stall_seconds"): "HYPERFLEET_SENTINEL_HEALTH_STALL_SECONDS",
     ("logging", "level"): "HYPERFLEET_LOGGING_LEVEL",
     ("logging", "format"): "HYPERFLEET_LOGGING_FORMAT",
-    **{("broker", key): f"HYPERFLEET_BROKER_{key.upper()}" for key in BrokerSettings.model_fields},
+    **{("broker", key): f"{BROKER_ENV_PREFIX}{key.upper()}" for key in BrokerSettings.model_fields},
 }
 
 
@@ -291,15 +295,41 @@ def load_sentinel_settings(
     path = config_file or env.get("HYPERFLEET_CONFIG")
     data = read_config_file(path) if path else {}
     for key_path, name in ENV_NAMES.items():
-        if name in env:
+        if key_path[0] != "broker" and env.get(name):  # an empty variable counts as unset
             _set(data, key_path, env[name])
-    if overrides:
-        _merge(data, overrides)
+    flags = dict(overrides or {})
+    errors: list[tuple[str, str]] = []
+    broker = _broker_settings(data.pop("broker", None), flags.pop("broker", None), env, errors)
+    _merge(data, flags)
+    settings: SentinelSettings | None = None
     try:
-        return SentinelSettings.model_validate(data)
+        settings = SentinelSettings.model_validate(
+            {**data, "broker": broker} if broker is not None else data
+        )
     except ValidationError as exc:
-        errors = [(_error_path(err["loc"]), err["msg"]) for err in exc.errors()]
-        raise SentinelConfigError(errors) from exc
+        errors.extend((_error_path(err["loc"]), err["msg"]) for err in exc.errors())
+    if errors or settings is None:
+        raise SentinelConfigError(errors)
+    return settings
+
+
+def _broker_settings(
+    section: Any,
+    flags: Mapping[str, Any] | None,
+    env: Mapping[str, str],
+    errors: list[tuple[str, str]],
+) -> BrokerSettings | None:
+    """The broker package's loader (env over YAML), then the flags over both."""
+    if flags:
+        if section is None or isinstance(section, Mapping):
+            section = {**(section or {}), **flags}
+        masked = {f"{BROKER_ENV_PREFIX}{key.upper()}" for key in flags}
+        env = {k: v for k, v in env.items() if k not in masked}
+    try:
+        return load_broker_settings(section, env)
+    except ConfigError as exc:
+        errors.extend(exc.errors)
+        return None
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:
@@ -315,14 +345,15 @@ def reference_rows() -> list[tuple[str, str, str, str]]:
                         f"{name}.{sub}",
                         ENV_NAMES.get((name, sub), "—"),
                         _show(default),
-                        sub_info.description or "",
+                        " ".join((sub_info.description or "").split()),
                     )
                 )
             continue
         default = (
             "required" if info.is_required() else _show(info.get_default(call_default_factory=True))
         )
-        rows.append((name, ENV_NAMES.get((name,), "—"), default, info.description or ""))
+        meaning = " ".join((info.description or "").split())
+        rows.append((name, ENV_NAMES.get((name,), "—"), default, meaning))
     return rows
 
 

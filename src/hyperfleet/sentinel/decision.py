@@ -21,6 +21,7 @@ from hyperfleet.sentinel.cel_env import (
     CelCompileError,
     compile_program,
     context_for,
+    resource_keys,
     undefined_name,
 )
 from hyperfleet.sentinel.config import (
@@ -82,6 +83,8 @@ class Decision:
     source: MessageDecision
     params: tuple[tuple[str, cel.Program], ...]
     result: cel.Program
+    keys: frozenset[str] | None
+    """The resource keys the expressions read (None = all)."""
 
     @classmethod
     def from_settings(cls, settings: SentinelSettings) -> Decision:
@@ -109,7 +112,8 @@ class Decision:
             errors.append(("message_decision.result", str(exc)))
         if errors or result is None:
             raise SentinelConfigError(errors)
-        decision = cls(source, tuple(params), result)
+        keys = resource_keys([p.expr for p in source.params] + [source.result])
+        decision = cls(source, tuple(params), result, keys)
         decision._dry_run()
         return decision
 
@@ -119,7 +123,7 @@ class Decision:
             self._dry_run_one(sample)
 
     def _dry_run_one(self, sample: Mapping[str, Any]) -> None:
-        ctx = context_for(sample, SAMPLE_NOW)
+        ctx = context_for(sample, SAMPLE_NOW, self.keys)
         for i, (name, program) in enumerate(self.params):
             try:
                 ctx.add_variable(name, program.execute(ctx))
@@ -138,7 +142,7 @@ class Decision:
 
     def evaluate(self, resource: Mapping[str, Any], now: datetime) -> bool:
         """Publish an event for `resource` at `now`? DecisionError when evaluation fails."""
-        ctx = context_for(resource, now)
+        ctx = context_for(resource, now, self.keys)
         name = "result"
         try:
             for name, program in self.params:

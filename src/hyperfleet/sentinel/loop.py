@@ -4,8 +4,9 @@ One pass reads every page of the collection (the client follows cursors when the
 them), evaluates the decision on each resource and publishes its event. A failed list request
 ends the pass (logged, counted); the next pass starts after a backoff that doubles from the
 poll interval up to `error_backoff_max_seconds`. A failed publish or evaluation is logged,
-counted and skipped, and the pass goes on. Nothing an API or a broker does stops the loop;
-only `stop()` does.
+counted and skipped, and the pass goes on, except `BrokerUnavailable` (the broker did not take
+the event within its bound): every further publish would wait as long, so it ends the pass.
+Nothing an API or a broker does stops the loop; only `stop()` does.
 
 Usable in-process: `Sentinel(settings, client, publisher)`, `await sentinel.run()` until
 `sentinel.stop()`. The process wiring (config → client → broker → health server → signals) is
@@ -24,7 +25,7 @@ from typing import Any
 
 import structlog
 
-from hyperfleet.broker.ports import Publisher
+from hyperfleet.broker.ports import BrokerUnavailable, Publisher
 from hyperfleet.client import (
     ApiError,
     ClientConnectionError,
@@ -158,6 +159,10 @@ class Sentinel:
         except (ApiError, ClientConnectionError) as exc:
             self._m.fetch_errors.inc()
             self._log.error("list request failed", error=str(exc))
+        except BrokerUnavailable as exc:
+            # Every further publish would wait out the same bound: end the pass, back off.
+            self._m.broker_errors.inc()
+            self._log.error("broker unavailable; pass ended", error=str(exc))
         seconds = time.perf_counter() - started
         self._m.resources_seen.inc(seen)
         self._m.pass_duration.observe(seconds)
@@ -199,7 +204,9 @@ class Sentinel:
             return "failed"
         try:
             await self._publisher.publish(self.topic, event)
-        except Exception as exc:  # noqa: BLE001 - any broker failure skips this one event
+        except BrokerUnavailable:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any other failure skips this one event
             self._m.broker_errors.inc()
             self._log.warning("publish failed", id=rid, error=repr(exc))
             return "failed"

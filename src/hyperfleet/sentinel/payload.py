@@ -24,6 +24,7 @@ from hyperfleet.sentinel.cel_env import (
     CelCompileError,
     compile_program,
     context_for,
+    resource_keys,
     undefined_name,
 )
 from hyperfleet.sentinel.config import SentinelConfigError
@@ -71,6 +72,8 @@ def _owner(value: Any) -> OwnerReference | None:
 @dataclass(frozen=True, slots=True)
 class EventBuilder:
     template: DataTemplate | None = None
+    keys: frozenset[str] | None = None
+    """The resource keys the template reads (None = all)."""
 
     @classmethod
     def compile(cls, message_data: Mapping[str, Any] | None) -> EventBuilder:
@@ -81,22 +84,30 @@ class EventBuilder:
         template = _compile_tree(message_data, "message_data", errors)
         if errors:
             raise SentinelConfigError(errors)
+        keys = resource_keys(_leaves(message_data))
         for sample in SAMPLE_RESOURCES:  # unknown functions fail at start-up, not per event
             try:
-                _render(template, context_for(sample, SAMPLE_NOW), "message_data")
+                _render(template, context_for(sample, SAMPLE_NOW, keys), "message_data")
             except PayloadError as exc:
                 message = undefined_name(exc.__cause__ or exc)
                 if message is not None:
                     raise SentinelConfigError([(exc.path, message)]) from exc
-        return cls(template)
+        return cls(template, keys)
 
     def build(self, resource: Mapping[str, Any], now: datetime) -> CloudEvent:
         hint = hint_for(resource)
         event = reconcile_event(hint)
         if self.template is None:
             return event
-        data = _render(self.template, context_for(resource, now), "message_data")
+        data = _render(self.template, context_for(resource, now, self.keys), "message_data")
         return CloudEvent(event.get_attributes(), data)
+
+
+def _leaves(tree: Mapping[str, Any]) -> list[str]:
+    out: list[str] = []
+    for value in tree.values():
+        out.extend(_leaves(value) if isinstance(value, Mapping) else [str(value)])
+    return out
 
 
 def _compile_tree(

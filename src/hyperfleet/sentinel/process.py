@@ -13,23 +13,15 @@ import signal
 import structlog
 
 from hyperfleet import __version__
-from hyperfleet.broker.config import BrokerSettings
-from hyperfleet.broker.memory import InProcessBroker
+from hyperfleet.broker.factory import connect
 from hyperfleet.broker.ports import Broker
 from hyperfleet.client import HyperFleetClient, TokenFile
 from hyperfleet.client.api import TokenSource
-from hyperfleet.sentinel.config import SentinelConfigError, SentinelSettings
+from hyperfleet.sentinel.config import SentinelSettings
 from hyperfleet.sentinel.health import HealthServer, Probe
 from hyperfleet.sentinel.loop import Sentinel
 
 log = structlog.get_logger("hyperfleet.sentinel")
-
-
-async def connect_broker(settings: BrokerSettings) -> Broker:
-    if settings.url.startswith("memory://"):
-        return InProcessBroker(settings)
-    # TODO(#6): RabbitMQ through hyperfleet.broker.factory once it lands.
-    raise SentinelConfigError([("broker.url", f"unsupported broker URL scheme: {settings.url}")])
 
 
 def make_client(settings: SentinelSettings) -> HyperFleetClient:
@@ -60,7 +52,7 @@ def serve_health(sentinel: Sentinel, broker: Broker | None) -> HealthServer:
 
 async def run_sentinel(settings: SentinelSettings) -> None:
     """Run one Sentinel with its own client, broker connection and health server."""
-    broker = await connect_broker(settings.broker)
+    broker = connect(settings.broker)
     client = make_client(settings)
     health: HealthServer | None = None
     try:

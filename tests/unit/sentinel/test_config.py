@@ -186,3 +186,24 @@ def test_message_data_leaves_are_checked(data: dict[str, object], path: str) -> 
             None, environ={}, overrides={"resource_type": "clusters", "message_data": data}
         )
     assert info.value.errors[0][0] == path
+
+
+def test_broker_section_env_and_flags() -> None:
+    base = {"resource_type": "clusters", "broker": {"url": "amqp://yaml/", "parallelism": 3}}
+    env = {"HYPERFLEET_BROKER_URL": "amqp://env/", "HYPERFLEET_BROKER_PARALLELISM": ""}
+    s = load_sentinel_settings(None, environ=env, overrides=base)
+    # Flags (overrides) beat the environment; an empty variable counts as unset.
+    assert (s.broker.url, s.broker.parallelism) == ("amqp://yaml/", 3)
+    s = load_sentinel_settings(None, environ=env, overrides={"resource_type": "clusters"})
+    assert s.broker.url == "amqp://env/"
+
+
+def test_broker_errors_carry_the_section_path() -> None:
+    with pytest.raises(SentinelConfigError) as info:
+        load_sentinel_settings(
+            None,
+            environ={"HYPERFLEET_BROKER_DLQ_ATTEMPTS": "0"},
+            overrides={"resource_type": "clusters", "broker": {"parallelism": 0}, "page_size": 0},
+        )
+    paths = [p for p, _ in info.value.errors]
+    assert sorted(paths) == ["broker.dlq_attempts", "broker.parallelism", "page_size"]

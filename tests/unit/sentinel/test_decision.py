@@ -256,3 +256,35 @@ def test_non_boolean_result_at_runtime_is_a_decision_error() -> None:
     decision = Decision.compile(MessageDecision.model_validate({"result": "resource.flag"}))
     with pytest.raises(DecisionError, match="not a boolean"):
         decision.evaluate({"flag": 3}, NOW)
+
+
+@pytest.mark.parametrize(
+    ("exprs", "keys"),
+    [
+        (["resource.generation == 1", 'condition("Reconciled").status == "True"'], {"generation"}),
+        (
+            ['resource.status.conditions.exists(c, c.type == "X")', "has(resource.labels.env)"],
+            {"status", "labels"},
+        ),
+        (['resource["spec"] == {}'], None),
+        (["size(resource) > 0"], None),
+        (["true"], set()),
+    ],
+)
+def test_resource_keys(exprs: list[str], keys: set[str] | None) -> None:
+    from hyperfleet.sentinel.cel_env import resource_keys
+
+    got = resource_keys(exprs)
+    assert (None if got is None else set(got)) == keys
+
+
+def test_default_decision_reads_only_the_generation() -> None:
+    assert _decision().keys == frozenset({"generation"})
+
+
+def test_whole_resource_expressions_still_see_everything() -> None:
+    decision = Decision.compile(
+        MessageDecision.model_validate({"result": 'resource["labels"]["env"] == "prod"'})
+    )
+    assert decision.keys is None
+    assert decision.evaluate(_resource(1), NOW) is True
