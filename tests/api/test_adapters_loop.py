@@ -27,7 +27,7 @@ from tests.factories import CLUSTER_ADAPTERS, NODEPOOL_ADAPTERS, cluster_body, n
 
 from hyperfleet.adapters import Adapter, Context, Outcome
 from hyperfleet.adapters.runner import AdapterRunner
-from hyperfleet.adapters.simulated import SimulatedAdapter
+from hyperfleet.adapters.simulated import SimulatedAdapter, SimulatedSettings
 from hyperfleet.broker.memory import InProcessBroker
 from hyperfleet.client.types import Resource
 from hyperfleet.config import Settings
@@ -333,3 +333,35 @@ async def test_strict_generation_race_refetches_and_reports_the_new_generation(
         finally:
             await loop.stop()
             await broker.close()
+
+
+async def test_delay_reports_provisioning_first_and_failure_rate_is_redelivered(
+    settings: Settings, database_url: str
+):
+    simulated = SimulatedSettings(
+        delay_seconds=0.05, failure_rate=0.3, seed=3
+    )  # pullsecret fails first
+    async with loop_with_simulated(settings, database_url, simulated) as loop:
+        cluster = await new_cluster(loop)
+        await loop.converge(cluster, is_phase("Ready", 1))
+        transient = sum(
+            runner.reconciler.metrics.registry.get_sample_value(
+                "hyperfleet_adapter_events_processed_total",
+                {"adapter": runner.name, "kind": runner.kind, "outcome": "transient"},
+            )
+            or 0.0
+            for runner in loop.runners  # they share one registry; labels tell them apart
+        )
+        assert transient > 0
+        for adapter in CLUSTER_ADAPTERS:
+            sent = [
+                {c["type"]: c["status"] for c in r["conditions"]}
+                for r in loop.api.reports
+                if r["adapter"] == adapter and r["resource_id"] == cluster["id"]
+            ]
+            provisioning = {"Applied": "True", "Available": "Unknown", "Health": "True"}
+            ready = {"Applied": "True", "Available": "True", "Health": "True"}
+            assert provisioning in sent
+            assert sent.index(provisioning) < sent.index(ready)
+        for status in (await loop.statuses(cluster["id"])).values():
+            assert status["data"] == {"reconciled_generation": 1, "reconcile_count": 1}

@@ -85,6 +85,25 @@ def test_an_unimportable_adapter_is_a_config_error(tmp_path: Path):
     assert "config error: adapter: cannot import no.such:Thing" in result.stderr
 
 
+def test_an_unreachable_broker_at_start_exits_1(tmp_path: Path):
+    config = tmp_path / "adapter.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "name": "dns",
+                "kind": "Cluster",
+                "broker": {
+                    "url": f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+                    "connect_timeout_seconds": 1,
+                },
+            }
+        )
+    )
+    result = run_adapter(config, clean_env())
+    assert result.returncode == 1, result.stderr
+    assert "error:" in result.stderr
+
+
 def wait_for(check, what: str) -> None:
     deadline = time.monotonic() + DEADLINE
     while True:

@@ -51,10 +51,17 @@ class SimulatedSettings(BaseModel):
 class SimulatedAdapter(Adapter):
     def __init__(self, settings: SimulatedSettings | None = None) -> None:
         self.settings = settings or SimulatedSettings()
-        self._rng = random.Random(self.settings.seed)  # noqa: S311 - simulation, not crypto
+        self._rngs: dict[str, random.Random] = {}
 
     def _maybe_fail(self, ctx: Context) -> None:
-        if self.settings.failure_rate and self._rng.random() < self.settings.failure_rate:
+        if not self.settings.failure_rate:
+            return
+        rng = self._rngs.get(ctx.adapter)
+        if rng is None:
+            # One sequence per adapter name, so adapters sharing a seed do not fail in lockstep.
+            seed = None if self.settings.seed is None else f"{self.settings.seed}/{ctx.adapter}"
+            rng = self._rngs[ctx.adapter] = random.Random(seed)  # noqa: S311 - not crypto
+        if rng.random() < self.settings.failure_rate:
             raise TransientError(f"{ctx.adapter}: simulated transient failure")
 
     async def reconcile(self, resource: Resource, ctx: Context) -> Outcome:
