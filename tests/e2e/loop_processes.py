@@ -204,7 +204,21 @@ def restart_rabbitmq() -> None:
     """Stop the machine's RabbitMQ node and start it again; returns once it accepts clients."""
     rabbitmqctl("stop")
     subprocess.run(["rabbitmq-server", "-detached"], check=True, timeout=60)
-    rabbitmqctl("await_startup", "--timeout", "120")
+    # `await_startup` fails at once while the new node has not registered with epmd yet.
+    eventually(
+        lambda: (
+            subprocess.run(
+                ["rabbitmqctl", "await_startup", "--timeout", "60"],
+                capture_output=True,
+                timeout=120,
+                check=False,
+            ).returncode
+            == 0
+        ),
+        timeout=180,
+        interval=1,
+        what="RabbitMQ started again",
+    )
 
 
 def rabbit_available(url: str) -> str | None:
