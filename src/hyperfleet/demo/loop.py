@@ -21,6 +21,7 @@ from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.client import HyperFleetClient
 from hyperfleet.config import Settings
 from hyperfleet.demo.api import ApiStartupError, InProcessApi
+from hyperfleet.demo.coalescing import CoalescingBroker
 from hyperfleet.demo.configuration import SENTINEL, DemoThresholds, adapters_by_kind
 from hyperfleet.demo.parts import (
     AdapterPart,
@@ -114,8 +115,10 @@ async def _start_parts(
         for name in names
         if name not in options.without
     ]
+    # In-process, nothing but the demo consumes, so the queues can be seen and coalesced.
+    bus = CoalescingBroker(broker.broker) if broker.in_process else broker.broker
     runners = simulated_runners(
-        broker.broker,
+        bus,
         client.client,
         settings=SimulatedSettings(delay_seconds=thresholds.adapter_delay_seconds),
         specs=specs,
@@ -125,9 +128,7 @@ async def _start_parts(
     if SENTINEL not in options.without:
         for sentinel in sentinels.values():
             await supervisor.start(
-                SentinelPart(
-                    Sentinel(sentinel, client.client, broker.broker.publisher()), supervisor
-                )
+                SentinelPart(Sentinel(sentinel, client.client, bus.publisher()), supervisor)
             )
     plurals = {kind: registry.require(kind).plural for kind in adapters_by_kind(registry)}
     running = (
