@@ -48,7 +48,8 @@ async def rabbit_url() -> str:
     try:
         connection = await aio_pika.connect(BROKER_URL, timeout=5)
     except Exception as exc:  # noqa: BLE001 - any failure means "no RabbitMQ here"
-        reason = f"RabbitMQ unreachable at {BROKER_URL}: {exc!r}"
+        shown = RabbitBroker(BrokerSettings(url=BROKER_URL)).url  # password masked
+        reason = f"RabbitMQ unreachable at {shown}: {exc!r}"
         if os.environ.get("CI") == "true":
             pytest.fail(f"{reason} (CI=true: broker tests must not be skipped)")
         pytest.skip(reason)
@@ -347,6 +348,19 @@ async def test_queue_declared_elsewhere_with_other_arguments_is_a_clear_error(
         await broker.subscriber("a").subscribe(rabbit.topic, recorder([]))
 
 
+async def test_refused_login_fails_at_once_without_leaking_the_password(rabbit_url: str) -> None:
+    bad = rabbit_url.replace("guest:guest@", "guest:wrong-secret@")
+    if bad == rabbit_url:
+        pytest.skip("the test broker URL does not carry guest:guest credentials to spoil")
+    broker = RabbitBroker(BrokerSettings(url=bad, connect_timeout_seconds=60))
+    started = time.monotonic()
+    with pytest.raises(BrokerUnavailable, match="refused the login") as info:
+        await broker.publisher().publish("t", _event(1))
+    assert time.monotonic() - started < 60  # not retried until the bound
+    assert "wrong-secret" not in str(info.value)
+    await broker.close()
+
+
 async def test_closed_broker_refuses_to_publish(rabbit: Rabbit) -> None:
     broker = rabbit.broker()
     publisher = broker.publisher()
@@ -372,7 +386,8 @@ async def test_rabbitmq_restart_loses_no_confirmed_event(rabbit: Rabbit) -> None
     is much faster than a full node restart and drops every connection and every queue process
     the same way) while: events 0-9 are handled and ACKed, events 10-19 are confirmed and queued
     (one in flight, unACKed), and events 20-24 are published during the outage. Afterwards
-    every event 10-24 is handled, consumption resumes, and no ACKed event comes back."""
+    every event 10-24 is handled, consumption resumes, and no ACKed event comes back; a
+    publisher with a 1 s bound raises BrokerUnavailable during the outage."""
     in_ci = os.environ.get("CI") == "true"
     if os.environ.get("HYPERFLEET_TEST_BROKER_RESTART", "1" if in_ci else "0") != "1":
         pytest.skip(
@@ -402,6 +417,9 @@ async def test_rabbitmq_restart_loses_no_confirmed_event(rabbit: Rabbit) -> None
     for n in range(10, 20):
         await publisher.publish(rabbit.topic, _event(n))
 
+    impatient = rabbit.broker(connect_timeout_seconds=1).publisher()
+    await impatient.publish(rabbit.topic, _event(26))  # connected before the outage
+
     await rabbit.channel.close()
     await rabbit.admin.close()
     await _run("rabbitmqctl", "stop_app")
@@ -412,7 +430,10 @@ async def test_rabbitmq_restart_loses_no_confirmed_event(rabbit: Rabbit) -> None
                 await publisher.publish(rabbit.topic, _event(n))
 
         late = asyncio.create_task(publish_during_outage())
-        await asyncio.sleep(1)  # let it find the broker gone
+        # A publisher with a 1 s bound gives up with a clear error meanwhile ...
+        with pytest.raises(BrokerUnavailable, match="did not take the event within 1s"):
+            await impatient.publish(rabbit.topic, _event(99))
+        # ... while the patient one is still waiting for RabbitMQ.
         assert not late.done()
     finally:
         await _run("rabbitmqctl", "start_app")
@@ -420,7 +441,8 @@ async def test_rabbitmq_restart_loses_no_confirmed_event(rabbit: Rabbit) -> None
     await asyncio.wait_for(late, 120)
     gate.set()
 
-    await until(lambda: len(handled) == 25, "every event after the restart", timeout=120)
+    expected = [f"c{n}" for n in range(27) if n != 25]
+    await until(lambda: all(handled[r] for r in expected), "every event after the restart", 120)
     assert all(handled[f"c{n}"] == 1 for n in range(10)), "an ACKed event came back"
     assert await broker.healthy()
 
