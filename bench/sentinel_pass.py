@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -302,6 +303,8 @@ def main() -> None:
         help="PostgreSQL server (a scratch database is created on it and dropped)",
     )
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the server is stopped and the database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     modes = args.mode or ["skip", "publish", "publish, full resource"]
     asyncio.run(bench(args.clusters, args.page_size, args.database_url, modes))

@@ -304,6 +304,7 @@ async def test_publish_error_is_counted_and_the_pass_continues(hf: HyperFleetCli
     assert (result.ok, result.seen, result.published, result.failed) == (True, 4, 3, 1)
     assert publisher.calls == 4
     assert _value(sentinel, "hyperfleet_sentinel_broker_errors_total") == 1
+    assert _value(sentinel, "hyperfleet_sentinel_pending_resources") == 4
     await _drained(broker, "hyperfleet-clusters", got, 3)
     # The failed one is still new, so the next pass publishes it (and the others) again.
     assert (await sentinel.run_pass()).published == 4
@@ -338,6 +339,7 @@ async def test_evaluation_error_skips_only_that_resource(hf: HyperFleetClient):
     result = await sentinel.run_pass()
     assert (result.ok, result.published, result.failed) == (True, 1, 1)
     assert _value(sentinel, "hyperfleet_sentinel_evaluation_errors_total") == 1
+    assert _value(sentinel, "hyperfleet_sentinel_pending_resources") == 1
 
 
 async def _status(client: httpx.AsyncClient, path: str) -> int:

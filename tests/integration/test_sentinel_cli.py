@@ -85,6 +85,15 @@ def test_missing_resource_type_and_bad_broker_url(tmp_path: Path):
     assert "config error: broker.url: Value error, must start with memory://" in done.stderr
 
 
+def test_flags_override_the_file(tmp_path: Path):
+    config = tmp_path / "sentinel.yaml"
+    config.write_text("resource_type: clusters\nhealth: {port: 9999}\n")
+    done = _sentinel(config, "--resource-type", "Not-A-Plural", "--health-port", "70000")
+    assert done.returncode == 2
+    assert "config error: resource_type: String should match pattern" in done.stderr
+    assert "config error: health.port: Input should be less than or equal to 65535" in done.stderr
+
+
 async def _rabbit_or_skip() -> None:
     try:
         connection = await aio_pika.connect(BROKER_URL, timeout=5)

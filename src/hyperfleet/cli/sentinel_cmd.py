@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from hyperfleet.sentinel.config import SentinelSettings
 
 
 def sentinel(
@@ -55,7 +58,7 @@ def sentinel(
     asyncio.run(run_sentinel(settings))
 
 
-def _check_programs(settings: Any) -> None:
+def _check_programs(settings: SentinelSettings) -> None:
     """CEL problems surface as config errors before anything connects."""
     from hyperfleet.sentinel.decision import Decision
     from hyperfleet.sentinel.payload import EventBuilder

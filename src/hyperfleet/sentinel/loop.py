@@ -134,7 +134,7 @@ class Sentinel:
     async def run_pass(self) -> PassResult:
         """Read every page, decide, publish. API errors end the pass; nothing is raised."""
         started = time.perf_counter()
-        seen = published = skipped = failed = 0
+        seen = published = skipped = failed = due = 0
         ok = False
         try:
             async for resource in self._client.iterate(
@@ -150,7 +150,8 @@ class Sentinel:
                 outcome = await self._handle(resource)
                 published += outcome == "published"
                 skipped += outcome == "skipped"
-                failed += outcome == "failed"
+                failed += outcome in {"publish_failed", "evaluation_failed"}
+                due += outcome in {"published", "publish_failed"}
             else:
                 ok = True
         except (UnauthorizedError, ForbiddenError) as exc:
@@ -170,7 +171,7 @@ class Sentinel:
         self.last_pass = result
         if ok:
             self._m.polls_ok.inc()
-            self._m.pending.set(published + failed)
+            self._m.pending.set(due)
             self._m.last_success.set(time.time())
             self._last_progress = time.monotonic()
             self.successful_passes += 1
@@ -190,7 +191,7 @@ class Sentinel:
         return result
 
     async def _handle(self, resource: Mapping[str, Any]) -> str:
-        """`published`, `skipped` or `failed` for one listed resource."""
+        """`published`, `skipped`, `publish_failed` or `evaluation_failed` for one resource."""
         now = self._clock()
         rid = resource.get("id")
         try:
@@ -201,7 +202,7 @@ class Sentinel:
         except (DecisionError, PayloadError) as exc:
             self._m.evaluation_errors.inc()
             self._log.warning("resource not evaluated", id=rid, error=str(exc))
-            return "failed"
+            return "evaluation_failed"
         try:
             await self._publisher.publish(self.topic, event)
         except BrokerUnavailable:
@@ -209,7 +210,7 @@ class Sentinel:
         except Exception as exc:  # noqa: BLE001 - any other failure skips this one event
             self._m.broker_errors.inc()
             self._log.warning("publish failed", id=rid, error=repr(exc))
-            return "failed"
+            return "publish_failed"
         self._m.published.inc()
         self._log.debug("event published", id=rid, event_id=event.get_id())
         return "published"
