@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 
+import psutil
 import pytest
 from tests.conftest import ServerProcess
 from tests.e2e.loop_processes import (
@@ -33,10 +34,12 @@ def test_a_new_cluster_becomes_ready_and_sigterm_exits_0(fresh_database_url, tmp
             body = wait_for_phase(api, f"/clusters/{created.json()['id']}", "Ready")
         assert sorted(a["adapter"] for a in body["status"]["adapters"]) == sorted(CLUSTER_ADAPTERS)
         assert all(a["state"] == "Ready" for a in body["status"]["adapters"])
+        children = psutil.Process(demo.proc.pid).children(recursive=True)
         demo.signal(signal.SIGTERM)
         assert demo.wait() == 0, demo.output()[-3000:]
     finally:
         demo.stop()
+    assert not [c for c in children if c.is_running()], "a child process outlived the demo"
     kinds = {e["kind"]: e for e in config["entities"]}
     assert kinds["Cluster"]["adapter_dependencies"] == {
         "dns": ["validation"],
