@@ -130,22 +130,31 @@ async def _start_parts(
             await supervisor.start(
                 SentinelPart(Sentinel(sentinel, client.client, bus.publisher()), supervisor)
             )
-    plurals = {kind: registry.require(kind).plural for kind in adapters_by_kind(registry)}
-    running = (
-        [s.resource_type for s in sentinels.values()] if SENTINEL not in options.without else []
-    )
-    by_kind = {
-        plural: ", ".join(s.name for s in specs if s.kind == kind) or "none"
-        for kind, plural in plurals.items()
+    running = [] if SENTINEL in options.without else [s.resource_type for s in sentinels.values()]
+    by_plural = {
+        registry.require(kind).plural: [s.name for s in specs if s.kind == kind]
+        for kind in adapters_by_kind(registry)
     }
     broker_name = "in-process" if broker.in_process else "RabbitMQ"
-    log.info("demo running", api=api.url, broker=broker_name, adapters=by_kind, sentinels=running)
-    print(
-        f"HyperFleet demo: API {api.url}\n"
-        f"  adapters: {'; '.join(f'{p}: {names}' for p, names in by_kind.items())}\n"
-        f"  sentinels: {', '.join(running) or 'none'} (poll {thresholds.poll_seconds:g} s);"
-        f" broker: {broker_name}\n"
-        "  SIGINT (Ctrl+C) or SIGTERM stops everything.",
-        file=out,
-        flush=True,
+    log.info("demo running", api=api.url, broker=broker_name, adapters=by_plural, sentinels=running)
+    print(_banner(api.url, by_plural, running, thresholds, broker_name), file=out, flush=True)
+
+
+def _banner(
+    url: str,
+    adapters: dict[str, list[str]],
+    sentinels: list[str],
+    thresholds: DemoThresholds,
+    broker: str,
+) -> str:
+    """What runs, as printed once everything is up (tests read the first line's URL)."""
+    per_kind = "; ".join(
+        f"{plural}: {', '.join(names) or 'none'}" for plural, names in adapters.items()
+    )
+    return (
+        f"HyperFleet demo: API {url}\n"
+        f"  adapters: {per_kind}\n"
+        f"  sentinels: {', '.join(sentinels) or 'none'} (poll {thresholds.poll_seconds:g} s);"
+        f" broker: {broker}\n"
+        "  SIGINT (Ctrl+C) or SIGTERM stops everything."
     )
