@@ -50,3 +50,34 @@ def test_threshold_table_matches_what_the_demo_configures():
         SimulatedSettings().delay_seconds,
     )
     assert demo.health.enabled is False
+
+
+def _yaml_blocks() -> dict[str, str]:
+    """The doc's YAML examples by the file name in their first comment line."""
+    text = DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n# (\S+)[^\n]*\n(.*?)```", text, re.DOTALL)
+    return dict(blocks)
+
+
+def test_the_separate_process_examples_are_valid_configs(tmp_path):
+    from hyperfleet.adapters.config import load_adapter_config
+    from hyperfleet.sentinel.config import load_sentinel_settings
+
+    blocks = _yaml_blocks()
+    assert set(blocks) == {"sentinel-clusters.yaml", "dns.yaml"}
+    sentinel_file = tmp_path / "sentinel.yaml"
+    sentinel_file.write_text(blocks["sentinel-clusters.yaml"])
+    sentinel = load_sentinel_settings(sentinel_file, environ={})
+    assert sentinel.resource_type == "clusters"
+    assert sentinel.effective_topic == "hyperfleet-clusters"
+    assert sentinel.poll_interval_seconds == DemoThresholds().poll_seconds
+    assert sentinel.max_age_not_ready_seconds == DemoThresholds().not_ready_debounce_seconds
+    adapter_file = tmp_path / "dns.yaml"
+    adapter_file.write_text(blocks["dns.yaml"])
+    adapter = load_adapter_config(adapter_file, environ={})
+    assert (adapter.name, adapter.resolved_kind, adapter.resolved_topic) == (
+        "dns",
+        "Cluster",
+        "hyperfleet-clusters",
+    )
+    assert adapter.broker.url == sentinel.broker.url
