@@ -27,7 +27,7 @@ class DemoThresholds:
 
     poll_seconds: float = 1.0
     """How often each Sentinel lists its kind."""
-    not_ready_debounce_seconds: float = 2.0
+    not_ready_debounce_seconds: float = 1.0
     """A resource that is not Ready is re-published at most this often."""
     ready_max_age_seconds: float = 60.0
     """A Ready resource is re-published when its last report is older than this."""
