@@ -1,5 +1,6 @@
 """docs/adapters.md states facts: its example is the code in `adapters/examples`, that code runs
-against the real API as documented, and its example config loads."""
+against the real API as documented (including the InvalidReport fallback of the error table),
+and its example config loads."""
 
 from __future__ import annotations
 
@@ -97,3 +98,49 @@ async def test_the_example_adapter_drives_clusters_to_their_phases(loop: Loop):
 
     await loop.api.delete("clusters", served["id"])
     await loop.converge(served, gone)
+
+
+async def test_an_outcome_the_kind_refuses_is_reported_as_invalid_report(database_url: str):
+    settings = make_settings(
+        entities=[
+            {
+                "kind": "Cluster",
+                "required_adapters": ["region-check"],
+                "adapters": {
+                    "region-check": {
+                        "data_schema": {
+                            "type": "object",
+                            "properties": {"region": {"type": "integer"}},
+                        }
+                    }
+                },
+            }
+        ]
+    )
+    async with running_api(settings, database_url) as api:
+        broker = InProcessBroker(FAST_BROKER)
+        loop = Loop(api, broker)
+        await loop.start(
+            [
+                AdapterRunner(
+                    region_check.RegionCheck(),
+                    name="region-check",
+                    kind="Cluster",
+                    client=api,
+                    subscriber=broker.subscriber("region-check"),
+                    topic="hyperfleet-clusters",
+                )
+            ]
+        )
+        try:
+            cluster = await api.create("clusters", cluster_body(spec={"region": "eu-west-1"}))
+            await loop.converge(cluster, is_phase("Degraded", 1))
+            report = (await loop.statuses(cluster["id"]))["region-check"]
+            conditions = {c["type"]: c for c in report["conditions"]}
+            assert conditions["Health"]["status"] == "False"
+            assert conditions["Health"]["reason"] == "InvalidReport"
+            assert "data/region" in conditions["Health"]["message"]
+            assert [r["answer"] for r in api.reports][:2] == [400, 201]
+        finally:
+            await loop.stop()
+            await broker.close()

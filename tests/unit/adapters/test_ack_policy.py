@@ -22,7 +22,7 @@ from hyperfleet.adapters.runner import AdapterRunner
 from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.broker.events import ResourceHint, reconcile_event
 from hyperfleet.broker.memory import InProcessBroker
-from hyperfleet.client import NotFoundError, ServerError
+from hyperfleet.client import ConflictError, NotFoundError, ServerError
 from hyperfleet.client.types import AdapterStatus, Page, Resource
 
 FAST = BrokerSettings(retry_delay_seconds=0.01, retry_max_delay_seconds=0.02, dlq_attempts=3)
@@ -41,6 +41,8 @@ class MemoryApi:
             "entities": [{"kind": "Cluster", "adapter_dependencies": {}}]
         }
         self.fail_gets = 0
+        self.refuse_progress: list[str] = []
+        """While set, reports claiming progress get 409 CNF-005 with this blocked_by."""
 
     def add(self, generation: int = 1, **fields: Any) -> Resource:
         resource: Any = {
@@ -82,6 +84,14 @@ class MemoryApi:
         report: Mapping[str, Any],
     ) -> AdapterStatus | None:
         self.sent.append(dict(report))
+        claims = {c["type"]: c["status"] for c in report["conditions"]}
+        if self.refuse_progress and "True" in {claims["Applied"], claims["Available"]}:
+            raise ConflictError(
+                409,
+                code="HYPERFLEET-CNF-005",
+                detail="blocked",
+                extensions={"blocked_by": self.refuse_progress},
+            )
         stored: Any = {**report, "state": "?", "created_time": "", "last_report_time": ""}
         self.reports[(id, report["adapter"])] = stored
         return stored
@@ -293,4 +303,21 @@ async def test_dependencies_from_the_config_and_status_make_the_adapter_wait():
     await until(lambda: len(api.sent) == 2)
     assert available(api.sent[1])["status"] == "True"
     assert adapter.calls == 1
+    await runner.stop()
+
+
+async def test_a_dependency_conflict_from_the_api_becomes_the_waiting_report():
+    api = MemoryApi()
+    api.add()
+    api.refuse_progress = ["validation"]
+    adapter = Scripted()
+    broker, runner = await start(adapter, api)
+    await broker.publisher().publish(TOPIC, event(id=RID, kind="Cluster"))
+    await until(lambda: len(api.sent) == 2)
+    await until(lambda: processed(runner, "waiting") == 1)
+    refused, waiting = api.sent
+    assert available(refused)["status"] == "True"
+    assert available(waiting)["reason"] == "WaitingForDependencies"
+    assert "validation" in available(waiting)["message"]
+    assert {c["type"]: c["status"] for c in waiting["conditions"]}["Applied"] == "False"
     await runner.stop()
