@@ -87,7 +87,9 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": now,
-        "exp": now + 300,
+        # Parametrized claims are built at collection: a whole-suite run (over 10 min with the
+        # loop's end-to-end tests) must not see them expire before the test runs.
+        "exp": now + 86_400,
     }
     base |= overrides
     return {k: v for k, v in base.items() if v is not None}
