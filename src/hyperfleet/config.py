@@ -7,10 +7,13 @@ nothing here keeps a module-level instance.
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -333,3 +336,99 @@ def load_aggregation_file(path: str | Path) -> AggregationFile:
         return AggregationFile.model_validate(data)
     except ValidationError as exc:
         raise ConfigError([(f"{path}: {p}", m) for p, m in _errors_from(exc)]) from exc
+
+
+def settings_from_data(data: dict[str, Any]) -> Settings:
+    """Settings from an already-read YAML mapping, without the environment."""
+    token = _yaml_data.set(data)
+    try:
+        return _NoEnvSettings()
+    finally:
+        _yaml_data.reset(token)
+
+
+M = TypeVar("M")
+_SALVAGE_ROUNDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Salvaged(Generic[M]):
+    """A model validated after the invalid parts of its input were left out (see `salvage`)."""
+
+    value: M | None
+    """None when no valid remainder was found."""
+    errors: list[tuple[str, str]]
+    """Every error of the original input, with its key path."""
+    entity_indices: tuple[int, ...]
+    """The original index of each `entities` entry kept in `value`."""
+
+
+def salvage(validate: Callable[[dict[str, Any]], M], data: dict[str, Any]) -> Salvaged[M]:
+    """Validate `data`; on errors, record them and validate again without the invalid keys.
+
+    `config validate` uses the remainder to run the checks that come after the schema (kinds,
+    adapters, dependency cycles, CEL), so an unknown key does not hide a cycle. An invalid key
+    of an `entities` entry is left out with its whole top-level key; an entry without a valid
+    `kind` is left out altogether (`entity_indices` maps the kept entries back).
+    """
+    errors: list[tuple[str, str]] = []
+    entries = data.get("entities")
+    indices = list(range(len(entries))) if isinstance(entries, list) else []
+    current = data
+    for round_ in range(_SALVAGE_ROUNDS):
+        try:
+            return Salvaged(validate(current), errors, tuple(indices))
+        except ValidationError as exc:
+            if round_ == 0:
+                errors = _errors_from(exc)
+            locs = [tuple(err["loc"]) for err in exc.errors()]
+        current, kept = _without(current, locs)
+        indices = [indices[i] for i in kept] if kept is not None else indices
+    return Salvaged(None, errors, ())
+
+
+def _without(
+    data: dict[str, Any], locs: Sequence[tuple[int | str, ...]]
+) -> tuple[dict[str, Any], list[int] | None]:
+    """A copy of `data` without what `locs` point at.
+
+    Also returns the kept `entities` indices when an entry was dropped, else None.
+    """
+    data = copy.deepcopy(data)
+    entries = data.get("entities")
+    dropped: set[int] = set()
+    for loc in locs:
+        if isinstance(entries, list) and len(loc) >= 2 and loc[0] == "entities":  # noqa: PLR2004
+            index = loc[1]
+            if not isinstance(index, int) or not 0 <= index < len(entries):
+                continue
+            entry = entries[index]
+            key = loc[2] if len(loc) > 2 else None  # noqa: PLR2004
+            if isinstance(entry, dict) and key in entry and key != "kind":
+                del entry[key]
+            else:
+                dropped.add(index)
+            continue
+        _delete_deepest(data, loc)
+    if not dropped or not isinstance(entries, list):
+        return data, None
+    kept = [i for i in range(len(entries)) if i not in dropped]
+    data["entities"] = [entries[i] for i in kept]
+    return data, kept
+
+
+def _delete_deepest(data: dict[str, Any], loc: Sequence[int | str]) -> None:
+    """Delete the deepest part of `loc` that exists in `data` (the bad value or unknown key)."""
+    node: Any = data
+    parent: Any = None
+    key: Any = None
+    for step in loc:
+        in_dict = isinstance(node, dict) and step in node
+        in_list = isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        if not (in_dict or in_list):
+            break
+        parent, key, node = node, step, node[step]
+    if isinstance(parent, dict):
+        del parent[key]
+    elif isinstance(parent, list):
+        parent.pop(key)

@@ -165,11 +165,52 @@ async def test_openapi_html_uses_local_assets(client):
     assert len(js.content) > 100_000
 
 
+async def test_served_document_lists_this_server_first(client):
+    doc = msgspec.json.decode((await client.get(f"{API}/openapi")).content)
+    first = doc["servers"][0]["url"]
+    # Relative: Swagger UI resolves it against the page, so "Try it out" calls this host.
+    assert first.startswith("/")
+    assert not first.startswith("//")
+    assert "https://hyperfleet.redhat.com" in [s["url"] for s in doc["servers"][1:]]
+
+
+def _referenced_urls(html: str) -> list[str]:
+    import re
+
+    return re.findall(r'(?:href|src|url)\s*[=:]\s*"([^"]+)"', html)
+
+
+async def test_every_asset_the_swagger_page_references_answers_200(client):
+    page = await client.get(f"{API}/openapi.html")
+    urls = _referenced_urls(page.text)
+    assert f"{API}/openapi" in urls
+    assert any(u.endswith(".css") for u in urls)
+    assert any(u.endswith(".js") for u in urls)
+    # Browsers fetch /favicon.ico on their own; a 404 there is a console error.
+    for url in [*urls, "/favicon.ico"]:
+        r = await client.get(url)
+        assert r.status_code == 200, url
+        assert r.content, url
+    icon = await client.get("/favicon.ico")
+    assert icon.headers["content-type"] == "image/png"
+
+
 async def test_api_metadata(client):
     r = await client.get("/api/hyperfleet")
     assert r.status_code == 200
     assert r.json()["id"] == "hyperfleet"
     assert r.json()["kind"] == "API"
+
+
+async def test_api_metadata_carries_a_build_time_beside_the_version(client):
+    from datetime import datetime
+
+    from hyperfleet import __version__
+
+    body = (await client.get("/api/hyperfleet")).json()
+    assert body["version"] == __version__
+    assert body["build_time"]
+    assert datetime.strptime(body["build_time"], "%Y-%m-%dT%H:%M:%S%z")
 
 
 @pytest.mark.parametrize("path", ["/healthz", f"{API}/clusters", "/nope", f"{API}/openapi"])
@@ -201,6 +242,7 @@ async def test_log_lines_carry_the_request_id(client):
 
 def test_json_logs_have_component_version_and_hostname(capsys):
     import json
+    import logging
 
     import structlog
 
@@ -208,11 +250,15 @@ def test_json_logs_have_component_version_and_hostname(capsys):
     from hyperfleet.logs import configure_logging
 
     saved = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
     try:
         configure_logging(LoggingSettings(level="info", format="json"))
         structlog.get_logger("t").info("hello", answer=42)
     finally:
         structlog.configure(**saved)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
     line = capsys.readouterr().out.strip().splitlines()[-1]
     record = json.loads(line)
     assert record["event"] == "hello"
@@ -220,3 +266,29 @@ def test_json_logs_have_component_version_and_hostname(capsys):
     assert record["component"] == "api"
     assert record["level"] == "info"
     assert {"version", "hostname", "timestamp"} <= set(record)
+
+
+def test_stdlib_logging_records_are_rendered_as_json_too(capsys):
+    import json
+    import logging
+
+    import structlog
+
+    from hyperfleet.config import LoggingSettings
+    from hyperfleet.logs import configure_logging
+
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        configure_logging(LoggingSettings(level="info", format="json"))
+        logging.getLogger("some.library").info("Started server process [%d]", 7)
+    finally:
+        structlog.configure(**saved)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["event"] == "Started server process [7]"
+    assert record["logger"] == "some.library"
+    assert record["level"] == "info"
+    assert {"component", "version", "hostname", "timestamp"} <= set(record)

@@ -4,6 +4,7 @@ clean SIGTERM shutdown (the README's first command)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
@@ -16,6 +17,7 @@ import pytest
 from tests.conftest import ServerProcess, with_database
 from typer.testing import CliRunner
 
+from hyperfleet import __version__
 from hyperfleet.cli.main import app
 
 runner = CliRunner()
@@ -62,7 +64,7 @@ def test_config_validate_unreadable_file(tmp_path):
 
 
 @pytest.mark.slow
-def test_serve_on_embedded_postgres_and_stop_cleanly(tmp_path):
+def test_serve_on_embedded_postgres_prints_only_json_and_stops_cleanly(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
     data_dir = tmp_path / "pg"
     server = ServerProcess(["--data-dir", str(data_dir)], env, tmp_path / "serve.log")
@@ -78,6 +80,21 @@ def test_serve_on_embedded_postgres_and_stop_cleanly(tmp_path):
         assert server.proc.wait(timeout=60) == 0
     finally:
         server.stop()
+    # #7: stdout (and stderr, merged here) carries our JSON lines only; the wheel's narration
+    # of initdb/pg_ctl goes to a file beside the data directory.
+    lines = server.log_path.read_text().splitlines()
+    assert lines
+    for line in lines:
+        record = json.loads(line)
+        assert {"event", "level", "timestamp", "component", "version"} <= set(record), line
+        assert record["version"] == __version__, line
+    events = [json.loads(line)["event"] for line in lines]
+    assert "starting embedded PostgreSQL" in events
+    assert "Application startup complete." in events
+    chatter = (tmp_path / "pg-embedded.log").read_text()
+    for message in ("waiting for postmaster info", "Now asserting server is running", "exiting"):
+        assert message in chatter
+        assert message not in server.log_path.read_text()
     leftovers = [
         p
         for p in psutil.process_iter(["name", "cmdline"])
@@ -146,3 +163,54 @@ def test_sighup_reloads_the_aggregation_file(tmp_path, pg_admin_url):
     finally:
         server.stop()
         asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+CYCLE_AND_UNKNOWN = (
+    "entities:\n"
+    "  - plural: orphans\n"  # no kind: dropped, but it keeps its index in the messages
+    "  - kind: Cluster\n"
+    "    colour: blue\n"
+    "    adapter_dependencies: {dns: [validation], validation: [dns]}\n"
+)
+
+
+def test_config_validate_reports_an_unknown_key_and_a_cycle_together(tmp_path):
+    """#7: schema errors no longer stop the registry and dependency checks."""
+    path = tmp_path / "bad.yaml"
+    path.write_text("server:\n  prt: 1\n" + CYCLE_AND_UNKNOWN)
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any("server.prt" in ln for ln in lines), result.output
+    assert any("entities.0.kind" in ln for ln in lines), result.output
+    assert any("entities.1.colour" in ln for ln in lines), result.output
+    cycle = [ln for ln in lines if "dependency cycle" in ln]
+    assert cycle, result.output
+    assert all(": entities[1].adapter_dependencies." in ln for ln in cycle), cycle
+
+
+def test_config_validate_reports_both_in_the_named_aggregation_file(tmp_path):
+    agg = tmp_path / "agg.yaml"
+    agg.write_text(CYCLE_AND_UNKNOWN)
+    path = tmp_path / "main.yaml"
+    path.write_text(f"aggregation_config: {agg}\nfoo: 1\n")
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    out = result.output
+    assert f"{path}: foo:" in out
+    assert f"{agg}: entities.1.colour" in out
+    assert f"{agg}: entities[1].adapter_dependencies." in out
+    assert "dependency cycle" in out
+
+
+def test_config_validate_wrong_types_do_not_hide_registry_errors(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "server:\n  port: nope\n"
+        "entities:\n  - kind: Widget\n    name_max_len: many\n    parent_kind: Gadget\n"
+    )
+    result = runner.invoke(app, ["config", "validate", str(path)])
+    assert result.exit_code == 1
+    assert "server.port" in result.output
+    assert "entities.0.name_max_len" in result.output
+    assert "entities[0].parent_kind" in result.output

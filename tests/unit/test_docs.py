@@ -69,3 +69,16 @@ def test_documented_aggregation_example_loads(tmp_path):
     assert registry.require("NodePool").generation_policy is GenerationPolicy.LENIENT
     assert registry.require("NodePool").parent_kind == "Cluster"
     assert yaml.safe_load(source)["entities"][0]["kind"] == "Cluster"
+
+
+def test_label_search_examples_in_search_md_parse():
+    from hyperfleet.domain.search import LabelField, parse_search
+
+    text = (DOCS / "search.md").read_text(encoding="utf-8").split("## Errors")[0]
+    queries = re.findall(r"^\s*GET \S+\?search=(labels\..*?)(?:&order=.*)?$", text, re.MULTILINE)
+    assert any("/" in q.split()[0] for q in queries), queries
+    for query in queries:
+        node = parse_search(query)
+        assert node is not None
+        first = getattr(node, "field", None) or node.operands[0].field  # type: ignore[union-attr]
+        assert isinstance(first, LabelField), query

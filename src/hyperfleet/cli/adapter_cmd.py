@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from hyperfleet.cli.common import run_async
 from hyperfleet.config import ConfigError
 
 if TYPE_CHECKING:
@@ -38,10 +39,8 @@ def adapter(config: ConfigFile) -> None:
     from hyperfleet.logs import configure_logging
 
     configure_logging(settings.logging, component=f"adapter-{settings.name}")
-    from hyperfleet.cli.main import _run
-
     try:
-        _run(_main(settings))
+        run_async(_main(settings))
     except OSError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from hyperfleet.broker.config import BrokerSettings
+from hyperfleet.cli.common import api_settings, check_app_config, run_async
 from hyperfleet.config import Settings
 
 
@@ -31,7 +32,6 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
     ] = None,
 ) -> None:
     """Run the whole loop locally; a new cluster reaches phase Ready within seconds."""
-    from hyperfleet.cli.main import _run
     from hyperfleet.demo.configuration import unknown_parts
     from hyperfleet.demo.loop import DemoOptions, run_demo
     from hyperfleet.logs import configure_logging
@@ -50,7 +50,7 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
         nonlocal exit_code
         exit_code = await run_demo(settings, options)
 
-    _run(main())
+    run_async(main())
     raise typer.Exit(exit_code)
 
 
@@ -61,7 +61,6 @@ def _demo_settings(
 
     The config file (or the environment) may set either instead.
     """
-    from hyperfleet.cli.main import _check_app_config, _settings
     from hyperfleet.demo.configuration import DEMO_LOGGING, demo_entities
 
     overrides: dict[str, Any] = {}
@@ -74,13 +73,13 @@ def _demo_settings(
         database["url"] = database_url
     if database:
         overrides["database"] = database
-    settings = _settings(config, **overrides)
+    settings = api_settings(config, **overrides)
     if not settings.entities:
         overrides["entities"] = demo_entities()
     if "logging" not in settings.model_fields_set:
         overrides["logging"] = DEMO_LOGGING  # the URL line and problems, not every request
-    settings = _settings(config, **overrides)
-    _check_app_config(settings)
+    settings = api_settings(config, **overrides)
+    check_app_config(settings)
     return settings
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,9 +15,10 @@ import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli import adapter_cmd
+from hyperfleet.cli.common import api_settings, check_app_config, run_async
 from hyperfleet.cli.demo import demo
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
-from hyperfleet.config import ConfigError, Settings, load_settings, read_yaml, unknown_env_vars
+from hyperfleet.config import Settings, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
@@ -30,31 +30,6 @@ app.command("adapter")(adapter_cmd.adapter)
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
 ]
-
-
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    try:
-        return load_settings(config, **overrides)
-    except ConfigError as exc:
-        for path, message in exc.errors:
-            typer.echo(f"config error: {path}: {message}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _check_app_config(settings: Settings) -> None:
-    """Registry and spec-schema problems surface before anything starts."""
-    from hyperfleet.domain.entities import RegistryError
-    from hyperfleet.rest.app import registry_from, spec_schemas_from
-
-    try:
-        spec_schemas_from(settings, registry_from(settings))
-    except (RegistryError, ConfigError) as exc:
-        for path, message in exc.errors:
-            typer.echo(f"config error: {path}: {message}", err=True)
-        raise typer.Exit(2) from exc
-    except (ValueError, OSError) as exc:
-        typer.echo(f"config error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -82,8 +57,8 @@ def serve(
     overrides: dict[str, Any] = {"server": server} if server else {}
     if data_dir is not None:
         overrides["database"] = {"data_dir": str(data_dir)}
-    settings = _settings(config, **overrides)
-    _check_app_config(settings)
+    settings = api_settings(config, **overrides)
+    check_app_config(settings)
 
     from hyperfleet.logs import configure_logging
 
@@ -93,20 +68,7 @@ def serve(
     log = structlog.get_logger("hyperfleet.cli")
     for name in unknown_env_vars():
         log.warning("unknown environment variable", name=name)
-    _run(_serve(settings, migrate=not no_migrate))
-
-
-def _run(main: Coroutine[Any, Any, None]) -> None:
-    """Run on uvloop when it is installed (uvicorn[standard] brings it), else asyncio.
-
-    In bench/api_bench.py it cut server CPU per GET from 288 to 252 µs.
-    """
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux and macOS
-        asyncio.run(main)
-        return
-    uvloop.run(main)
+    run_async(_serve(settings, migrate=not no_migrate))
 
 
 async def _serve(settings: Settings, *, migrate: bool) -> None:
@@ -131,6 +93,9 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
             port=settings.server.port,
             log_config=None,
             access_log=False,
+            # Nothing reads the client address or scheme (hrefs are paths): skip the
+            # X-Forwarded-* rewrite uvicorn would otherwise run on every request.
+            proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_timeout_seconds),
         )
         server = uvicorn.Server(config)
@@ -157,7 +122,7 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
 @app.command("migrate")
 def migrate_cmd(config: ConfigOpt = None) -> None:
     """Apply pending database migrations and exit."""
-    settings = _settings(config)
+    settings = api_settings(config)
     if not settings.database.url:
         typer.echo("config error: database.url: required for migrate", err=True)
         raise typer.Exit(2)
@@ -170,23 +135,9 @@ def migrate_cmd(config: ConfigOpt = None) -> None:
 @config_app.command("validate")
 def config_validate(file: Annotated[Path, typer.Argument(help="Config file to check.")]) -> None:
     """Check a config file; print every error with its key path; exit non-zero on any."""
-    errors: list[tuple[str, str]] = []
-    settings: Settings | None = None
-    try:
-        read_yaml(file)
-        settings = load_settings(file, use_env=False)
-    except ConfigError as exc:
-        errors.extend(exc.errors)
-    if settings is not None:
-        from hyperfleet.domain.entities import RegistryError
-        from hyperfleet.rest.app import registry_from, spec_schemas_from
+    from hyperfleet.config_check import check_config_file
 
-        try:
-            spec_schemas_from(settings, registry_from(settings))
-        except (RegistryError, ConfigError) as exc:
-            errors.extend(exc.errors)
-        except (ValueError, OSError) as exc:
-            errors.append(("server.spec_schema_path", str(exc)))
+    errors = check_config_file(file)
     if errors:
         for path, message in errors:
             typer.echo(f"{file}: {path}: {message}", err=True)

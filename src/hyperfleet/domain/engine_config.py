@@ -10,10 +10,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import cel
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from hyperfleet.domain.dependencies import graph_errors
 from hyperfleet.domain.engine_conditions import is_reserved_type
 from hyperfleet.domain.model import (
@@ -68,6 +64,8 @@ def _bound_names(expr: str) -> set[str]:
 
 def _compile(expr: str, path: str, errors: Errors) -> Program | None:
     """Compile, then dry-run on a sample context to catch unknown variables and functions."""
+    import cel  # noqa: PLC0415 - ~30 MB resident (it loads its REPL); only kinds with CEL need it
+
     try:
         program = cel.compile(expr)
     except (ValueError, RuntimeError) as exc:
@@ -113,6 +111,9 @@ def _adapter_rules(raw: Mapping[str, Any], path: str, errors: Errors) -> Adapter
     schema = raw.get("data_schema")
     validator = None
     if schema is not None:
+        from jsonschema import Draft202012Validator  # noqa: PLC0415 - ~11 MB, rarely configured
+        from jsonschema.exceptions import SchemaError  # noqa: PLC0415
+
         try:
             Draft202012Validator.check_schema(schema)
             validator = Draft202012Validator(schema)

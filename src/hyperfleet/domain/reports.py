@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from hyperfleet.domain.limits import INT32_MAX
 from hyperfleet.domain.model import (
     AdapterCondition,
     AdapterReport,
     ConditionStatus,
     GenerationPolicy,
 )
-from hyperfleet.domain.validation import INT32_MAX
 from hyperfleet.errors import GenerationConflict, ValidationFailed, Violation
 
 MANDATORY_CONDITIONS = ("Available", "Applied", "Health")

@@ -15,7 +15,10 @@ Grammar (keywords are case-insensitive; precedence: `()` > comparison > `not` > 
                 | FIELD ['not'] ('like' | 'ilike') value
     op         := '=' | '!=' | '<' | '<=' | '>' | '>='
     value      := 'single-quoted string' ('' escapes a quote) | number | 'true' | 'false'
-    FIELD      := [A-Za-z_][A-Za-z0-9_-]* ('.' [A-Za-z0-9_][A-Za-z0-9_-]*)*
+    FIELD      := [A-Za-z_][A-Za-z0-9_-]* ('.' [A-Za-z0-9_][A-Za-z0-9_/-]*)*
+
+A `/` may appear after the first segment, so Kubernetes label keys read as written:
+`labels.app.kubernetes.io/name = 'web'` (the key is everything after `labels.`).
 
 Every error is a `BadRequest` (HYPERFLEET-VAL-005) whose detail quotes at most the user's own
 tokens; nothing here knows any SQL.
@@ -39,6 +42,8 @@ from lark.exceptions import (
     UnexpectedToken,
 )
 
+from hyperfleet.domain.label_keys import label_key_problem
+from hyperfleet.domain.limits import INT32_MAX, INT32_MIN
 from hyperfleet.errors import BadRequest, Violation
 
 if TYPE_CHECKING:
@@ -55,8 +60,6 @@ NOT_WITH_LABELS: Final = "NOT operator is not supported with label queries"
 NOT_WITH_CONDITIONS: Final = "NOT operator is not supported with condition queries"
 _PARSE_FAILED: Final = "failed to parse search query: "
 
-_INT32_MIN: Final = -(2**31)
-_INT32_MAX: Final = 2**31 - 1
 # Fractional and exponent numbers must stay well inside PostgreSQL's numeric range.
 _MAX_DECIMAL_EXPONENT: Final = 1000
 
@@ -261,7 +264,7 @@ DEFAULT_ORDER: Final = (OrderTerm("created_time", descending=True),)
 
 # Keywords carry priority 2 and refuse to match the start of a longer name, so `android`,
 # `notes` or `is_ready` stay field names while `and`, `not`, `is` are keywords.
-_KW = r"(?![A-Za-z0-9_.\-])/i"
+_KW = r"(?![A-Za-z0-9_.\-\/])/i"
 _GRAMMAR: Final = rf"""
 ?start: or_expr
 ?or_expr: and_expr (_OR and_expr)*
@@ -293,7 +296,7 @@ _NULL.2: /null{_KW}
 LIKE.2: /i?like{_KW}
 TRUE.2: /true{_KW}
 FALSE.2: /false{_KW}
-FIELD: /[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_\-]*)*/
+FIELD: /[A-Za-z_][A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_][A-Za-z0-9_\-\/]*)*/
 STRING: /'(?:[^']|'')*'/
 NUMBER: /-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/
 OP: /<=|>=|!=|=|<|>/
@@ -497,7 +500,13 @@ def _resolve_field(name: str) -> Field:
         if name in COLUMNS:
             return ColumnField(name, COLUMNS[name])
     elif head == "labels":
-        return LabelField(rest)
+        problem = label_key_problem(rest)
+        if problem is None:
+            return LabelField(rest)
+        raise BadRequest(
+            INVALID_FIELD,
+            violations=[Violation.with_value("search", problem, _echo(rest), "pattern")],
+        )
     elif head == "spec":
         path = tuple(rest.split("."))
         if all(_SPEC_SEGMENT.fullmatch(segment) for segment in path):
@@ -651,7 +660,7 @@ def _int32(field: Field, token: Token) -> int:
     if token.type != "NUMBER" or not _INTEGER.fullmatch(text):
         raise BadRequest(f"field '{field.name}' expects an integer")
     value = int(text)  # at most MAX_QUERY_LENGTH digits, below Python's conversion limit
-    if not _INT32_MIN <= value <= _INT32_MAX:
+    if not INT32_MIN <= value <= INT32_MAX:
         raise BadRequest(f"value {_echo(text)} is out of range for field '{field.name}'")
     return value
 

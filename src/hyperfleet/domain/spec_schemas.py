@@ -8,13 +8,13 @@ file is the caller's job; this module only compiles and applies the schemas.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
+from typing import TYPE_CHECKING, Any
 
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.errors import ValidationFailed, Violation
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 
 class SpecSchemas:
@@ -32,6 +32,10 @@ class SpecSchemas:
         cls, document: Mapping[str, Any], kinds: Iterable[EntityDescriptor]
     ) -> SpecSchemas:
         """Compile every kind's `spec_schema_name`; a missing or invalid schema is a ValueError."""
+        # Imported here: jsonschema costs ~11 MB resident and most deployments set no schema.
+        from jsonschema import Draft202012Validator  # noqa: PLC0415
+        from jsonschema.exceptions import SchemaError  # noqa: PLC0415
+
         schemas = document.get("components", {}).get("schemas", {})
         validators: dict[str, tuple[str, Draft202012Validator]] = {}
         for desc in kinds:

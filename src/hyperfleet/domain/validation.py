@@ -11,19 +11,34 @@ from collections.abc import Mapping
 from typing import Any
 
 from hyperfleet.domain.entities import name_limits
+from hyperfleet.domain.label_keys import label_key_problem
+from hyperfleet.domain.limits import INT64_MAX, INT64_MIN
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.errors import MalformedRequest, ValidationFailed, Violation
 
-INT64_MIN = -(2**63)
-INT64_MAX = 2**63 - 1
-INT32_MAX = 2**31 - 1
 MAX_DEPTH = 64
 FORCE_DELETE_REASON_MAX = 1024
 
 NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-LABEL_PREFIX_SEGMENT_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-LABEL_NAME_RE = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?$")
 LABEL_VALUE_RE = re.compile(r"^([a-zA-Z0-9]([a-zA-Z0-9._-]*[a-zA-Z0-9])?)?$")
+
+
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+
+
+def may_hold_invalid_values(raw: bytes) -> bool:
+    """False when the JSON text `raw` cannot fail `check_body_values`.
+
+    That is: no NUL (escaped or not), no run of 19 digits (the shortest integer outside
+    int64), no more brackets than the depth limit. A cheap look at the bytes, so that typical
+    bodies skip the walk; True only means "walk".
+    """
+    return (
+        b"\\u0000" in raw
+        or b"\x00" in raw
+        or raw.count(b"[") + raw.count(b"{") > MAX_DEPTH
+        or _LONG_NUMBER.search(raw) is not None
+    )
 
 
 def check_body_values(value: Any, path: str = "") -> None:  # noqa: C901 - one flat type switch
@@ -96,11 +111,17 @@ def validate_name(desc: EntityDescriptor, name: Any) -> str:
     return name
 
 
-def validate_spec(spec: Any, *, required: bool) -> dict[str, Any] | None:
-    if spec is None:
+def validate_spec(body: Mapping[str, Any], *, required: bool) -> dict[str, Any] | None:
+    """The body's `spec`: None when absent and optional; present, it must be an object.
+
+    An absent `spec` is "spec is required" on create; a present one that is not an object,
+    JSON `null` included, is "spec field must be an object" (create and PATCH alike).
+    """
+    if "spec" not in body:
         if required:
             raise _field("spec", "spec is required", "required")
         return None
+    spec = body["spec"]
     if not isinstance(spec, dict):
         raise _field("spec", "spec field must be an object", "format")
     return spec
@@ -115,7 +136,7 @@ def validate_labels(labels: Any) -> dict[str, str]:
     problems: list[Violation] = []
     for key, value in labels.items():
         where = f"labels[{key}]"
-        key_problem = _label_key_problem(key)
+        key_problem = label_key_problem(key)
         if key_problem:
             problems.append(Violation.with_value("labels", key_problem, key, "pattern"))
         if not isinstance(value, str):
@@ -139,30 +160,6 @@ def validate_labels(labels: Any) -> dict[str, str]:
     if problems:
         raise ValidationFailed("label validation failed", violations=problems)
     return {str(k): str(v) for k, v in labels.items()}
-
-
-def _label_key_problem(key: str) -> str | None:  # noqa: PLR0911 - one message per rule
-    if not key:
-        return "label key must not be empty"
-    if len(key) > 255:  # noqa: PLR2004 - reference limit
-        return "label key must be at most 255 characters"
-    prefix, _, name = key.rpartition("/")
-    if "/" in key and not prefix:
-        return "label key prefix must not be empty"
-    if prefix:
-        if len(prefix) > 253:  # noqa: PLR2004 - DNS subdomain limit
-            return "label key prefix must be at most 253 characters"
-        for segment in prefix.split("."):
-            if len(segment) > 63 or not LABEL_PREFIX_SEGMENT_RE.fullmatch(segment):  # noqa: PLR2004
-                return "label key prefix must be a DNS subdomain (lower case, digits, '-', '.')"
-    if not name or len(name) > 63:  # noqa: PLR2004
-        return "label key name must be 1 to 63 characters"
-    if not LABEL_NAME_RE.fullmatch(name):
-        return (
-            "label key name must consist of alphanumeric characters, '-', '_' or '.', "
-            "and must start and end with an alphanumeric character"
-        )
-    return None
 
 
 def validate_force_delete_reason(body: Any) -> str:

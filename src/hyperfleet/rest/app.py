@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
@@ -29,7 +29,6 @@ from hyperfleet.errors import (
     Timeout,
     Unavailable,
 )
-from hyperfleet.rest.auth import JwtVerifier
 from hyperfleet.rest.metrics import Metrics
 from hyperfleet.rest.middleware import RequestMiddleware
 from hyperfleet.rest.openapi import build_document
@@ -44,6 +43,9 @@ from hyperfleet.storage.migrations import migrate_url
 from hyperfleet.storage.pool import make_pool
 from hyperfleet.storage.stats import reconciliation_stats
 from hyperfleet.storage.uow import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from hyperfleet.rest.auth import JwtVerifier
 
 log = structlog.get_logger(__name__)
 
@@ -180,8 +182,8 @@ class _LazyUow:
             raise HyperFleetError("the database pool is not started")
         return self._state.uow
 
-    def begin(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        return self._uow().begin()
+    def begin(self, *, lock: str | None = None) -> contextlib.AbstractAsyncContextManager[Any]:
+        return self._uow().begin(lock=lock)
 
     def read(self) -> contextlib.AbstractAsyncContextManager[Any]:
         return self._uow().read()
@@ -203,7 +205,7 @@ def _lifespan(
         if run_migrations:
             log.info("migrations applied", versions=await migrate_url(database_url))
         state.pool = await make_pool(database_url, settings.database)
-        state.uow = SqlUnitOfWork(state.pool)
+        state.uow = SqlUnitOfWork(state.pool, observe=state.metrics.observe_query)
         state.started = True
         if state.resources is not None:
             # Rows written before the status engine existed get their phase in the background.
@@ -268,7 +270,12 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
     metrics = Metrics(d.kind for d in registry.kinds)
     store = ConfigStore(ActiveConfig(registry, datetime.now(UTC), settings.aggregation_config))
     state = AppState(settings=settings, metrics=metrics, openapi=build_document(), store=store)
-    verifier = JwtVerifier(settings.auth) if settings.auth.enabled else None
+    verifier = None
+    if settings.auth.enabled:
+        # Imported only then: PyJWT, cryptography and httpx cost ~20 MB resident.
+        from hyperfleet.rest.auth import JwtVerifier  # noqa: PLC0415
+
+        verifier = JwtVerifier(settings.auth)
 
     uow = _LazyUow(state)
     resources = ResourceService(
@@ -278,7 +285,8 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
     state.resources = resources
 
     app = Starlette(
-        routes=[*operation_routes(state), *resource_routes(registry, resources, statuses)],
+        # The entity table first: it is one lookup and serves nearly every request.
+        routes=[*resource_routes(registry, resources, statuses), *operation_routes(state)],
         middleware=[Middleware(RequestMiddleware, metrics=metrics, verifier=verifier)],
         exception_handlers={HTTPException: _http_exception, HyperFleetError: _hyperfleet_error},
         lifespan=_lifespan(

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 import uuid_utils
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hyperfleet.errors import HyperFleetError
+from hyperfleet.logs import AccessLogger, access_logger
 from hyperfleet.rest.problems import render_problem
+from hyperfleet.rest.routing import ROUTE_LABEL, label_of
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
@@ -31,12 +32,11 @@ UNPROTECTED = frozenset({f"{API_BASE}/openapi", f"{API_BASE}/openapi.html"})
 
 def route_label(scope: Scope) -> str:
     """The matched route pattern with `{…}` replaced by `-`; `/-` when nothing matched."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if not path:
-        return "/-"
-    parts = ["-" if p.startswith("{") else p for p in path.split("/")]
-    return "/".join(parts)
+    label: str | None = scope.get(ROUTE_LABEL)
+    if label is not None:
+        return label
+    path = getattr(scope.get("route"), "path", None)
+    return label_of(path) if path else "/-"
 
 
 class RequestMiddleware:
@@ -46,10 +46,12 @@ class RequestMiddleware:
         *,
         metrics: Metrics,
         verifier: JwtVerifier | None,
+        access_log: AccessLogger | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.verifier = verifier
+        self.access_log = access_log or access_logger()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,13 +73,14 @@ class RequestMiddleware:
         status_holder = [500]
         response_started = False
 
+        request_id_header = (b"x-request-id", request_id.encode())
+
         async def send_wrapper(message: Message) -> None:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
                 status_holder[0] = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
+                message["headers"] = [*message.get("headers", ()), request_id_header]
             await send(message)
 
         try:
@@ -103,14 +106,7 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             status = status_holder[0]
             self.metrics.observe_request(scope["method"], route_label(scope), status, elapsed)
-            emit = log.error if status >= 500 else log.info  # noqa: PLR2004
-            emit(
-                "HTTP request completed",
-                method=scope["method"],
-                path=path,
-                status_code=status,
-                duration_ms=round(elapsed * 1000, 3),
-            )
+            self.access_log(scope["method"], path, status, round(elapsed * 1000, 3), request_id)
             structlog.contextvars.unbind_contextvars("request_id")
 
 

@@ -18,6 +18,13 @@ from hyperfleet.rest import openapi_engine
 
 _PREFIX = "/api/hyperfleet/v1"
 
+THIS_SERVER: dict[str, Any] = {
+    "url": "/",
+    "description": "This server (the host that served this document)",
+}
+"""First in `servers`: relative, so Swagger UI's "Try it out" calls the host serving the page
+rather than the official remote server, which stays listed after it."""
+
 
 def load_official() -> dict[str, Any]:
     text = (resources.files("hyperfleet.rest") / "openapi.yaml").read_text(encoding="utf-8")
@@ -78,5 +85,6 @@ def build_document() -> dict[str, Any]:
                     params.append(_fields_param())
         del path
     doc["paths"].update(_flat_nodepool_paths(doc))
+    doc["servers"] = [THIS_SERVER, *(s for s in doc.get("servers", []) if s != THIS_SERVER)]
     openapi_engine.apply(doc)
     return doc

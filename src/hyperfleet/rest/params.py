@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
-from hyperfleet.domain.validation import check_body_values
+from hyperfleet.domain.validation import check_body_values, may_hold_invalid_values
 from hyperfleet.errors import MalformedRequest, ValidationFailed, Violation
 
 MAX_PAGE = 100_000
@@ -84,7 +84,7 @@ def multi_values(request: Request, name: str) -> list[str]:
 
 def fields_param(request: Request) -> list[str] | None:
     """The `fields` projection, validated; `id` is always included. None when absent."""
-    if "fields" not in request.query_params:
+    if not request.scope.get("query_string") or "fields" not in request.query_params:
         return None
     fields = multi_values(request, "fields")
     unknown = [f for f in fields if f.split(".", 1)[0] not in RESOURCE_FIELDS or f.endswith(".")]
@@ -139,7 +139,8 @@ async def json_body(request: Request, *, required: bool = True) -> Any:
             "(body) nesting is too deep",
             violations=[Violation("(body)", "nesting is too deep", "max")],
         ) from None
-    check_body_values(body)
+    if may_hold_invalid_values(raw):
+        check_body_values(body)
     return body
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from hyperfleet.domain.model import AdapterReport, Resource
+from hyperfleet.domain.model import AdapterReport, Resource, ResourceCondition
 from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.search import Node, OrderTerm
 
@@ -47,6 +47,25 @@ class ResourceRepository(Protocol):
 
     async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
         """Write back a locked row (and its condition index rows when they changed)."""
+
+    async def save_status(
+        self,
+        resource: Resource,
+        *,
+        previous: Sequence[ResourceCondition],
+        transition: PhaseTransition | None = None,
+        report: AdapterReport | None = None,
+    ) -> None:
+        """Write back a locked row with its recomputed status, in one statement.
+
+        With it: the condition index rows that differ from `previous`, the phase transition
+        and the accepted report, when given.
+        """
+
+    async def get_with_reports(
+        self, resource_id: str
+    ) -> tuple[Resource, list[AdapterReport]] | None:
+        """A row already locked by `begin(lock=…)`, and its reports by adapter, in one read."""
 
     async def list_bodies(self, query: ListQuery) -> tuple[list[bytes], int]: ...
 
@@ -94,8 +113,12 @@ class Tx(Protocol):
 
 
 class UnitOfWork(Protocol):
-    def begin(self) -> AbstractAsyncContextManager[Tx]:
-        """One transaction: commits on normal exit, rolls back on any exception."""
+    def begin(self, *, lock: str | None = None) -> AbstractAsyncContextManager[Tx]:
+        """One transaction: commits on normal exit, rolls back on any exception.
+
+        `lock`: a resource id whose row is locked as the transaction starts (same round trip);
+        the statements that follow then see everything committed before the lock.
+        """
 
     def read(self) -> AbstractAsyncContextManager[Tx]:
         """A connection for reads, without an explicit transaction."""

@@ -7,7 +7,7 @@ Aggregated conditions are recomputed in the same transaction after every generat
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -49,12 +49,12 @@ log = structlog.get_logger(__name__)
 API_BASE = "/api/hyperfleet/v1"
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
 def is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return len(value) == 36  # noqa: PLR2004 - canonical hyphenated form only
+    """The canonical hyphenated form only (8-4-4-4-12 hex digits)."""
+    return _UUID.fullmatch(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +178,7 @@ class ResourceService:
             )
         validation.validate_kind(desc, body.get("kind"))
         name = validation.validate_name(desc, body.get("name"))
-        spec = validation.validate_spec(body.get("spec"), required=True) or {}
+        spec = validation.validate_spec(body, required=True) or {}
         labels = validation.validate_labels(body.get("labels"))
         _reject_references(body.get("references"))
         self._schemas.validate(desc.kind, spec)
@@ -257,12 +257,7 @@ class ResourceService:
         validation.validate_patch_fields(body)
         if not any(k in body for k in validation.PATCHABLE_FIELDS):
             raise BadRequest("at least one field must be provided for update")
-        spec = validation.validate_spec(body.get("spec"), required=False)
-        if "spec" in body and spec is None:
-            raise ValidationFailed(
-                "spec field must be an object",
-                violations=[Violation("spec", "spec field must be an object", "format")],
-            )
+        spec = validation.validate_spec(body, required=False)
         labels = validation.validate_labels(body["labels"]) if "labels" in body else None
         if "labels" in body and body["labels"] is None:
             labels = {}
@@ -421,6 +416,15 @@ class ResourceService:
             raise _not_found(scope.kind_name, resource_id)
         return resource
 
+    async def locked_with_reports(
+        self, tx: Tx, scope: Scope, resource_id: str
+    ) -> tuple[Resource, list[AdapterReport]]:
+        """The resource locked by `begin(lock=resource_id)` and its reports (404 as `locked`)."""
+        found = await tx.resources.get_with_reports(resource_id) if is_uuid(resource_id) else None
+        if found is None or not scope.matches(found[0]):
+            raise _not_found(scope.kind_name, resource_id)
+        return found
+
     async def lock_ancestors(self, tx: Tx, resource_id: str) -> None:
         """Lock the owners of `resource_id`, root first (no-op for unknown ids)."""
         chain: list[str] = []
@@ -450,11 +454,13 @@ class ResourceService:
         previous: Resource,
         is_delete: bool = False,
         reports: Sequence[AdapterReport] | None = None,
+        report: AdapterReport | None = None,
     ) -> Resource:
-        """Recompute the whole status of `resource` and save it (one write per row).
+        """Recompute the whole status of `resource` and save it in one statement.
 
         `reports` are the resource's stored reports when the caller already holds them
-        (the report path does), else they are read.
+        (the report path does, with `report`, the accepted report not stored yet, among
+        them), else they are read. `report` is written in the same statement.
         """
         if reports is None:
             reports = await tx.statuses.for_resource(resource.id)
@@ -472,11 +478,9 @@ class ResourceService:
         updated = replace(
             resource, conditions=result.conditions, phase=result.phase, adapters=result.adapters
         )
-        await tx.resources.save(
-            updated, conditions_changed=result.conditions != previous.conditions
+        await tx.resources.save_status(
+            updated, previous=previous.conditions, transition=result.transition, report=report
         )
-        if result.transition is not None:
-            await tx.resources.add_phase_transition(resource.id, result.transition)
         if _reconciled_fell(previous.conditions, result.conditions):
             self._observer.reconciliation_started(resource.kind, is_delete=is_delete)
         return updated

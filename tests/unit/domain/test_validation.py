@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from hyperfleet.domain.limits import INT64_MAX, INT64_MIN
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.domain.validation import (
     FORCE_DELETE_REASON_MAX,
-    INT64_MAX,
-    INT64_MIN,
     MAX_DEPTH,
     check_body_values,
+    may_hold_invalid_values,
     require_object,
     validate_force_delete_reason,
     validate_kind,
@@ -237,29 +237,32 @@ def test_invalid_name_is_echoed_as_the_violation_value():
 
 
 @pytest.mark.parametrize(
-    ("spec", "required", "expected"),
+    ("body", "required", "expected"),
     [
-        ({}, True, {}),
-        ({"a": 1}, False, {"a": 1}),
-        (None, False, None),
+        ({"spec": {}}, True, {}),
+        ({"spec": {"a": 1}}, False, {"a": 1}),
+        ({}, False, None),
     ],
 )
-def test_validate_spec_accepts(spec: Any, required: bool, expected: Any):
-    assert validate_spec(spec, required=required) == expected
+def test_validate_spec_accepts(body: dict[str, Any], required: bool, expected: Any):
+    assert validate_spec(body, required=required) == expected
 
 
 @pytest.mark.parametrize(
-    ("spec", "required", "message"),
+    ("body", "required", "message"),
     [
-        (None, True, "spec is required"),
-        ([], True, "spec field must be an object"),
-        ("x", False, "spec field must be an object"),
-        (1, False, "spec field must be an object"),
+        ({}, True, "spec is required"),
+        # A present `null` is a spec of the wrong type, not a missing one (#7).
+        ({"spec": None}, True, "spec field must be an object"),
+        ({"spec": None}, False, "spec field must be an object"),
+        ({"spec": []}, True, "spec field must be an object"),
+        ({"spec": "x"}, False, "spec field must be an object"),
+        ({"spec": 1}, False, "spec field must be an object"),
     ],
 )
-def test_validate_spec_rejects(spec: Any, required: bool, message: str):
+def test_validate_spec_rejects(body: dict[str, Any], required: bool, message: str):
     with pytest.raises(ValidationFailed) as caught:
-        validate_spec(spec, required=required)
+        validate_spec(body, required=required)
     assert violations(caught.value) == [("spec", message)]
 
 
@@ -393,3 +396,24 @@ def test_validate_force_delete_reason_rejects(body: Any, message: str):
 @pytest.mark.parametrize("reason", ["stuck adapter", "x" * FORCE_DELETE_REASON_MAX])
 def test_validate_force_delete_reason_accepts(reason: str):
     assert validate_force_delete_reason({"reason": reason}) == reason
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "x\\u0000y"}',
+        b'{"a": 12345678901234567890}',
+        b'{"a": -9223372036854775809}',
+        b"[" * 65 + b"]" * 65,
+        b'{"a": "\x00"}',
+    ],
+)
+def test_bodies_that_may_fail_the_value_check_are_walked(raw):
+    assert may_hold_invalid_values(raw)
+
+
+@pytest.mark.parametrize(
+    "raw", [b'{"a": 1, "b": [1, 2, {"c": "text"}]}', b'{"n": 922337203685477580}', b"[" * 64]
+)
+def test_ordinary_bodies_skip_the_walk(raw):
+    assert not may_hold_invalid_values(raw)

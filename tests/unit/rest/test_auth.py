@@ -87,8 +87,8 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": now,
-        # Parametrized claims are built at collection: a whole-suite run (over 10 min with the
-        # loop's end-to-end tests) must not see them expire before the test runs.
+        # A day, not minutes: parametrized claims are built at collection time, and a slow
+        # run of the whole suite must not outlive them.
         "exp": now + 86_400,
     }
     base |= overrides

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -11,18 +12,20 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from hyperfleet import __version__
+from hyperfleet.build_info import build_time
 from hyperfleet.domain.model import EntityDescriptor
 from hyperfleet.services.config_store import ActiveConfig
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
-    from hyperfleet.rest.app import AppState
+    from hyperfleet.rest.process_state import ProcessState
 
 SWAGGER_HTML = """<!DOCTYPE html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
   <title>HyperFleet API</title>
+  <link rel="icon" type="image/png" href="{base}/swagger-ui/favicon-32x32.png">
   <link rel="stylesheet" href="{base}/swagger-ui/swagger-ui.css">
 </head>
 <body>
@@ -77,7 +80,7 @@ def active_config_to_dict(active: ActiveConfig) -> dict[str, Any]:
     }
 
 
-def operation_routes(state: AppState) -> list[BaseRoute]:  # noqa: C901 - one closure per route
+def operation_routes(state: ProcessState) -> list[BaseRoute]:  # noqa: C901 - one closure per route
     openapi_bytes = msgspec.json.encode(state.openapi)
 
     async def healthz(_: Request) -> Response:
@@ -119,15 +122,27 @@ def operation_routes(state: AppState) -> list[BaseRoute]:  # noqa: C901 - one cl
                 "kind": "API",
                 "href": "/api/hyperfleet",
                 "version": __version__,
+                "build_time": build_time(),
             }
         )
 
     import swagger_ui_bundle  # noqa: PLC0415 - static assets, looked up once
 
+    favicon_bytes = (Path(swagger_ui_bundle.swagger_ui_path) / "favicon-32x32.png").read_bytes()
+
+    async def favicon(_: Request) -> Response:
+        # Browsers ask for /favicon.ico whatever the page links; a 404 is a console error.
+        return Response(
+            favicon_bytes,
+            media_type="image/png",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     return [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route("/favicon.ico", favicon, methods=["GET"]),
         Route("/api/hyperfleet", metadata, methods=["GET"]),
         Route(f"{API_BASE}/openapi", openapi, methods=["GET"]),
         Route(f"{API_BASE}/openapi.html", openapi_html, methods=["GET"]),

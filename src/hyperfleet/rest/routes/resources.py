@@ -6,13 +6,12 @@ handler parses, calls one service method and presents the result; no rules live 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute
 
 from hyperfleet.domain.entities import EntityRegistry
 from hyperfleet.domain.model import SYSTEM_ACTOR, EntityDescriptor, Resource
@@ -25,18 +24,37 @@ from hyperfleet.domain.render import (
 )
 from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
+from hyperfleet.rest.routing import PathTable
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
 from hyperfleet.services.statuses import StatusService
 
 JSON = "application/json"
-Handler = Callable[[Request], Awaitable[Response]]
+
+
+class JsonResponse(Response):
+    """Stored or rendered JSON bytes with our headers.
+
+    Built without Starlette's header normalisation: every resource response goes through here.
+    """
+
+    media_type = JSON
+
+    def __init__(self, body: bytes, status: int = 200, *, etag_value: str | None = None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        headers = [
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", b"application/json"),
+            (b"vary", b"Authorization"),
+        ]
+        if etag_value is not None:
+            headers.append((b"etag", etag_value.encode("latin-1")))
+        self.raw_headers = headers
 
 
 def json_response(body: bytes, status: int = 200, *, etag_value: str | None = None) -> Response:
-    headers = {"Vary": "Authorization"}
-    if etag_value is not None:
-        headers["ETag"] = etag_value
-    return Response(body, status_code=status, media_type=JSON, headers=headers)
+    return JsonResponse(body, status, etag_value=etag_value)
 
 
 def resource_response(resource: Resource, status: int = 200) -> Response:
@@ -84,11 +102,12 @@ class KindRoutes:
         self.desc = desc
         self.parent = parent
         self.flat = flat
+        self._root_scope = Scope(desc)
 
     def scope(self, request: Request) -> Scope:
         if self.parent is not None:
             return Scope(self.desc, request.path_params["parent_id"], self.parent)
-        return Scope(self.desc)
+        return self._root_scope
 
     async def list_items(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
@@ -188,34 +207,20 @@ class KindRoutes:
         }
         return json_response(encode(body))
 
-    def routes(self, collection: str) -> list[Route]:
+    def add_routes(self, table: PathTable, collection: str) -> None:
         item = f"{collection}/{{id}}"
-        return [
-            method_route(collection, {"GET": self.list_items, "POST": self.create}),
-            method_route(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete}),
-            method_route(f"{item}/force-delete", {"POST": self.force_delete}),
-            method_route(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status}),
-            method_route(f"{item}/phase-history", {"GET": self.phase_history}),
-        ]
-
-
-def method_route(path: str, handlers: dict[str, Handler]) -> Route:
-    """One route per path, so a wrong method gets a 405 whose Allow lists every method."""
-    table = dict(handlers)
-    if "GET" in table:
-        table["HEAD"] = table["GET"]
-
-    async def dispatch(request: Request) -> Response:
-        return await table[request.method](request)
-
-    return Route(path, dispatch, methods=list(table))
+        table.add(collection, {"GET": self.list_items, "POST": self.create})
+        table.add(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete})
+        table.add(f"{item}/force-delete", {"POST": self.force_delete})
+        table.add(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status})
+        table.add(f"{item}/phase-history", {"GET": self.phase_history})
 
 
 def resource_routes(
     registry: EntityRegistry, resources: ResourceService, statuses: StatusService
-) -> list[Route]:
-    """Every entity route: nested routes first so that flat paths never shadow them."""
-    routes: list[Route] = []
+) -> list[BaseRoute]:
+    """Every entity route, in one `PathTable` (a literal segment wins over a parameter)."""
+    table = PathTable()
     for desc in registry.kinds:
         if desc.parent_kind is None:
             continue
@@ -223,10 +228,10 @@ def resource_routes(
         nested = KindRoutes(
             resources=resources, statuses=statuses, desc=desc, parent=parent, flat=False
         )
-        routes += nested.routes(f"{API_BASE}/{parent.plural}/{{parent_id}}/{desc.plural}")
+        nested.add_routes(table, f"{API_BASE}/{parent.plural}/{{parent_id}}/{desc.plural}")
     for desc in registry.kinds:
         flat = KindRoutes(resources=resources, statuses=statuses, desc=desc, flat=True)
-        routes += flat.routes(f"{API_BASE}/{desc.plural}")
+        flat.add_routes(table, f"{API_BASE}/{desc.plural}")
     generic = KindRoutes(resources=resources, statuses=statuses, desc=None, flat=True)
-    routes += generic.routes(f"{API_BASE}/resources")
-    return routes
+    generic.add_routes(table, f"{API_BASE}/resources")
+    return [table]
