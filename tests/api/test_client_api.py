@@ -72,11 +72,15 @@ async def test_list_page_fields_and_raw_body(hf: HyperFleetClient):
     for name in names:
         await hf.create("clusters", cluster_body(name=name))
     page = await hf.list("clusters", size=2, order="name asc")
-    assert (page.page, page.size, page.total, page.next_cursor) == (1, 2, 3, None)
+    assert (page.page, page.size, page.total) == (1, 2, 3)
+    assert isinstance(page.next_cursor, str)
     assert [c["name"] for c in page.items] == names[:2]
     assert msgspec.json.decode(page.body)["items"] == page.items
     second = await hf.list("clusters", page=2, size=2, order=["name asc"])
     assert [c["name"] for c in second.items] == names[2:]
+    assert second.next_cursor is None
+    followed = await hf.list("clusters", size=2, cursor=page.next_cursor)
+    assert (followed.page, followed.total, followed.items) == (2, 3, second.items)
 
     projected = await hf.list("clusters", fields=["name"], search=f"name = '{names[0]}'")
     assert projected.items == [{"id": page.items[0]["id"], "name": names[0]}]

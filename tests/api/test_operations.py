@@ -128,6 +128,35 @@ async def test_openapi_document_is_valid_and_extended(client):
     assert any(p.get("name") == "fields" for p in params)
 
 
+async def test_openapi_document_serves_cursor_pages_on_every_list(client):
+    doc = msgspec.json.decode((await client.get(f"{API}/openapi")).content)
+    cursor = doc["components"]["parameters"]["QueryParams.cursor"]
+    assert (cursor["name"], cursor["in"], cursor["schema"]) == (
+        "cursor",
+        "query",
+        {"type": "string"},
+    )
+    lists = {
+        f"{API}/clusters": "ClusterList",
+        f"{API}/clusters/{{cluster_id}}/nodepools": "NodePoolList",
+        f"{API}/nodepools": "NodePoolList",
+        f"{API}/resources": "ResourceList",
+        f"{API}/clusters/{{cluster_id}}/statuses": "AdapterStatusList",
+        f"{API}/clusters/{{cluster_id}}/nodepools/{{nodepool_id}}/statuses": "AdapterStatusList",
+        f"{API}/nodepools/{{nodepool_id}}/statuses": "AdapterStatusList",
+        f"{API}/resources/{{resource_id}}/statuses": "AdapterStatusList",
+        f"{API}/clusters/{{cluster_id}}/phase-history": "PhaseHistoryList",
+        f"{API}/nodepools/{{nodepool_id}}/phase-history": "PhaseHistoryList",
+        f"{API}/resources/{{resource_id}}/phase-history": "PhaseHistoryList",
+    }
+    for path, schema in lists.items():
+        refs = [p.get("$ref") for p in doc["paths"][path]["get"]["parameters"]]
+        assert refs.count("#/components/parameters/QueryParams.cursor") == 1, path
+        props = doc["components"]["schemas"][schema]["properties"]
+        assert props["next_cursor"]["nullable"] is True, schema
+        assert props["next_cursor"]["type"] == "string", schema
+
+
 async def test_openapi_document_describes_the_status_engine(client):
     doc = msgspec.json.decode((await client.get(f"{API}/openapi")).content)
     schemas = doc["components"]["schemas"]

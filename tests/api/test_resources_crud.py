@@ -286,13 +286,13 @@ async def test_list_empty(client):
     r = await client.get(f"{API}/clusters")
     body = assert_json(r, 200)
     assert r.headers["vary"] == "Authorization"
-    assert body == {"page": 1, "size": 0, "total": 0, "items": []}
+    assert body == {"page": 1, "size": 0, "total": 0, "items": [], "next_cursor": None}
 
 
 async def test_list_envelope_and_default_order_newest_first(client):
     created = [await create_cluster(client) for _ in range(3)]
     body = assert_json(await client.get(f"{API}/clusters"), 200)
-    assert list(body) == ["page", "size", "total", "items"], "no `kind` in the envelope"
+    assert list(body) == ["page", "size", "total", "items", "next_cursor"], "no `kind`"
     assert body["page"] == 1
     assert body["size"] == 3
     assert body["total"] == 3
@@ -318,7 +318,7 @@ async def test_list_page_beyond_end_is_empty_with_total(client):
     for _ in range(3):
         await create_cluster(client)
     body = assert_json(await client.get(f"{API}/clusters", params={"page": 7, "size": 2}), 200)
-    assert body == {"page": 7, "size": 0, "total": 3, "items": []}
+    assert body == {"page": 7, "size": 0, "total": 3, "items": [], "next_cursor": None}
 
 
 async def test_list_default_size_is_20(client):
@@ -483,7 +483,7 @@ async def test_nested_list_only_that_clusters_children(client):
 async def test_nested_list_of_cluster_without_nodepools(client):
     cluster = await create_cluster(client)
     body = assert_json(await client.get(f"{API}/clusters/{cluster['id']}/nodepools"), 200)
-    assert body == {"page": 1, "size": 0, "total": 0, "items": []}
+    assert body == {"page": 1, "size": 0, "total": 0, "items": [], "next_cursor": None}
 
 
 @pytest.mark.parametrize("cluster_id", [MISSING, "not-a-uuid"])
@@ -671,7 +671,9 @@ async def test_fields_projection_on_list_keeps_envelope(client):
         "size": 1,
         "total": 2,
         "items": [{"id": c2["id"], "name": c2["name"]}],
+        "next_cursor": body["next_cursor"],
     }
+    assert body["next_cursor"]
     r = await client.get(f"{API}/clusters", params={"fields": "href,owner_references"})
     items = assert_json(r, 200)["items"]
     assert items == [

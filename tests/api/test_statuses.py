@@ -635,6 +635,7 @@ async def test_list_of_a_fresh_resource_is_empty(client):
         "size": 0,
         "total": 0,
         "items": [],
+        "next_cursor": None,
     }
 
 

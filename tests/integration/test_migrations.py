@@ -177,3 +177,24 @@ def test_cli_migrate_needs_a_database_url():
     )
     assert result.exit_code == 2
     assert "database.url: required for migrate" in result.output
+
+
+async def test_list_paths_layout_and_indexes(database_url: str):
+    """Migration 0004: narrow heap (wide values out of line, labels in line), keyset indexes."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        options = await conn.fetchval("SELECT reloptions FROM pg_class WHERE relname = 'resources'")
+        storage = await conn.fetchval(
+            "SELECT attstorage FROM pg_attribute"
+            " WHERE attrelid = 'resources'::regclass AND attname = 'labels'"
+        )
+        indexes = {
+            r["indexname"]: r["indexdef"]
+            for r in await conn.fetch("SELECT indexname, indexdef FROM pg_indexes")
+        }
+    finally:
+        await conn.close()
+    assert "toast_tuple_target=512" in options
+    assert storage == b"m"  # "char" comes back as bytes
+    assert indexes["resources_created_idx"].endswith("(created_time DESC, id DESC)")
+    assert indexes["resources_kind_updated_idx"].endswith("(kind, updated_time, id)")

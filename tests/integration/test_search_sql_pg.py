@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from hyperfleet.domain.search import parse_order, parse_search
 from hyperfleet.errors import BadRequest
+from hyperfleet.storage.pool import init_connection
 from hyperfleet.storage.search_sql import compile_order, compile_search
 
 ADMIN_URL = os.environ.get(
@@ -154,6 +155,7 @@ async def conn() -> AsyncIterator[asyncpg.Connection]:
             migration = files("hyperfleet.storage") / "migrations" / "0001_initial.sql"
             await connection.execute(migration.read_text(encoding="utf-8"))
             await insert_rows(connection)
+            await init_connection(connection)  # the server's codecs: jsonb parameters from dicts
             yield connection
         finally:
             await connection.close()

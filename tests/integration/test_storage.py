@@ -417,10 +417,10 @@ async def test_status_upsert_round_trip_and_update(uow: SqlUnitOfWork):
         await tx.statuses.upsert(resource.id, second)
     async with uow.read() as tx:
         rows = {r.adapter: r for r in await tx.statuses.for_resource(resource.id)}
-        page, total = await tx.statuses.page(resource.id, page=1, size=1)
+        page = await tx.statuses.page(resource.id, page=1, size=1)
     assert rows["validation"] == replace(second, created_time=T0)
     assert rows["dns"] == bare
-    assert (page, total) == ([bare], 2)
+    assert (page.items, page.total, page.more) == ([bare], 2, True)
 
 
 async def test_status_page_orders_by_adapter(uow: SqlUnitOfWork):
@@ -432,8 +432,13 @@ async def test_status_page_orders_by_adapter(uow: SqlUnitOfWork):
             await tx.statuses.upsert(resource.id, adapter_report(name, T0 + timedelta(seconds=i)))
     async with uow.read() as tx:
         pages = [await tx.statuses.page(resource.id, page=p, size=2) for p in (1, 2, 3)]
-    assert [[r.adapter for r in rows] for rows, _ in pages] == [["a", "b"], ["k", "m"], ["z"]]
-    assert {total for _, total in pages} == {5}
+    assert [[r.adapter for r in p.items] for p in pages] == [["a", "b"], ["k", "m"], ["z"]]
+    assert [p.total for p in pages] == [5, 5, 5]
+    assert [(p.last_key, p.more) for p in pages] == [
+        (("b",), True),
+        (("m",), True),
+        (("z",), False),
+    ]
 
 
 # --- error translation ----------------------------------------------------------------------------

@@ -45,6 +45,53 @@ def _fields_param() -> dict[str, Any]:
     }
 
 
+_CURSOR_PARAM: dict[str, Any] = {
+    "name": "cursor",
+    "in": "query",
+    "required": False,
+    "description": "Continue a list after the last item of the page that returned this "
+    "`next_cursor` (keyset: the cost does not grow with the depth). Not combinable with "
+    "`page`; `search`, `order` (and `kind` on /resources) may be repeated unchanged or left "
+    "out, anything else is a 400 naming `cursor`, as is a cursor altered in any way. On a "
+    "cursor page `total` is the count taken by the walk's first page and `page` counts the "
+    "pages of the walk.",
+    "schema": {"type": "string"},
+}
+_NEXT_CURSOR: dict[str, Any] = {
+    "type": "string",
+    "nullable": True,
+    "description": "Opaque; pass it as `cursor` for the next page. Null on the last page.",
+}
+
+
+def _cursor_paging(doc: dict[str, Any]) -> None:
+    """`cursor` on every list operation, `next_cursor` on every list envelope (our additions)."""
+    doc.setdefault("components", {}).setdefault("parameters", {})["QueryParams.cursor"] = (
+        _CURSOR_PARAM
+    )
+    lists: set[str] = set()
+    for item in doc["paths"].values():
+        op = item.get("get")
+        if not isinstance(op, dict):
+            continue
+        schema = (
+            op.get("responses", {})
+            .get("200", {})
+            .get("content", {})
+            .get("application/json", {})
+            .get("schema", {})
+        )
+        ref = schema.get("$ref", "")
+        if not ref.endswith("List"):
+            continue
+        lists.add(ref.rsplit("/", 1)[-1])
+        op.setdefault("parameters", []).append(
+            {"$ref": "#/components/parameters/QueryParams.cursor"}
+        )
+    for name in lists:
+        doc["components"]["schemas"][name]["properties"]["next_cursor"] = dict(_NEXT_CURSOR)
+
+
 def _flat_nodepool_paths(official: dict[str, Any]) -> dict[str, Any]:
     """`/nodepools/{nodepool_id}[...]`: the nested operations without the cluster id."""
     nested = f"{_PREFIX}/clusters/{{cluster_id}}/nodepools/{{nodepool_id}}"
@@ -74,8 +121,9 @@ def build_document() -> dict[str, Any]:
     doc["info"]["description"] = (
         doc["info"].get("description", "")
         + "\n\nServed by HyperFleet (Python). This document is the official contract plus the "
-        "operations and parameters this server adds (flat nodepool routes, `fields`, the status "
-        "engine's phases, adapter states, phase history, ETag/If-Match and aggregation config)."
+        "operations and parameters this server adds (flat nodepool routes, `fields`, cursor "
+        "pages (`cursor`, `next_cursor`), the status engine's phases, adapter states, phase "
+        "history, ETag/If-Match and aggregation config)."
     )
     for path, item in list(doc["paths"].items()):
         for op in item.values():
@@ -87,4 +135,5 @@ def build_document() -> dict[str, Any]:
     doc["paths"].update(_flat_nodepool_paths(doc))
     doc["servers"] = [THIS_SERVER, *(s for s in doc.get("servers", []) if s != THIS_SERVER)]
     openapi_engine.apply(doc)
+    _cursor_paging(doc)
     return doc

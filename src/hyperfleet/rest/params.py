@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 
+from hyperfleet.domain.cursor import invalid_cursor
 from hyperfleet.domain.validation import check_body_values, may_hold_invalid_values
 from hyperfleet.errors import MalformedRequest, ValidationFailed, Violation
 
@@ -72,6 +73,19 @@ def page_and_size(request: Request) -> tuple[int, int]:
         _int_param(request, "page", 1, 1, MAX_PAGE),
         _int_param(request, "size", DEFAULT_SIZE, 1, MAX_SIZE),
     )
+
+
+def cursor_param(request: Request) -> str | None:
+    """The `cursor` to continue a list from; None when absent or empty.
+
+    A cursor names its own position, so combining it with `page` is a 400 naming `cursor`.
+    """
+    token = request.query_params.get("cursor")
+    if not token:
+        return None
+    if request.query_params.get("page"):
+        raise invalid_cursor("cursor cannot be combined with page")
+    return token
 
 
 def multi_values(request: Request, name: str) -> list[str]:

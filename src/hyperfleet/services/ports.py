@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
+from hyperfleet.domain.cursor import KeyValue
 from hyperfleet.domain.model import AdapterReport, Resource, ResourceCondition
 from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.search import Node, OrderTerm
@@ -32,6 +33,25 @@ class ListQuery:
     order: tuple[OrderTerm, ...]
     page: int
     size: int
+    after: tuple[KeyValue, ...] | None = None
+    """Keyset position: only rows after this sort key (then `page` is ignored)."""
+    count: bool = True
+    """Whether to count the matching rows (cursor pages carry their total instead)."""
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list: its items, the count when asked for, and where it ends."""
+
+    items: list[T]
+    total: int | None
+    last_key: tuple[KeyValue, ...] | None
+    """The sort key of the last item (None for an empty page)."""
+    more: bool
+    """Whether items follow the last one."""
 
 
 class ResourceRepository(Protocol):
@@ -67,7 +87,8 @@ class ResourceRepository(Protocol):
     ) -> tuple[Resource, list[AdapterReport]] | None:
         """A row already locked by `begin(lock=…)`, and its reports by adapter, in one read."""
 
-    async def list_bodies(self, query: ListQuery) -> tuple[list[bytes], int]: ...
+    async def list_bodies(self, query: ListQuery) -> Page[bytes]:
+        """Stored bodies in the query's order, by page number or after a keyset position."""
 
     async def children_for_update(self, owner_id: str) -> list[Resource]:
         """Lock and return every direct child of `owner_id`, any kind."""
@@ -84,9 +105,9 @@ class ResourceRepository(Protocol):
     async def add_phase_transition(self, resource_id: str, transition: PhaseTransition) -> None: ...
 
     async def phase_history(
-        self, resource_id: str, *, page: int, size: int
-    ) -> tuple[list[PhaseTransition], int]:
-        """Newest first."""
+        self, resource_id: str, *, page: int, size: int, after: int | None = None
+    ) -> Page[PhaseTransition]:
+        """Newest first; `after` is the history id of the last transition already seen."""
 
     async def ids_to_reaggregate(
         self, kinds: Sequence[str], *, after: str | None, limit: int, only_missing_phase: bool
@@ -100,8 +121,9 @@ class StatusRepository(Protocol):
     async def upsert(self, resource_id: str, report: AdapterReport) -> None: ...
 
     async def page(
-        self, resource_id: str, *, page: int, size: int
-    ) -> tuple[list[AdapterReport], int]: ...
+        self, resource_id: str, *, page: int, size: int, after: str | None = None
+    ) -> Page[AdapterReport]:
+        """By adapter name; `after` is the adapter of the last report already seen."""
 
 
 class Tx(Protocol):

@@ -42,6 +42,14 @@ from hyperfleet.errors import (
     Violation,
 )
 from hyperfleet.services.config_store import ConfigStore
+from hyperfleet.services.paging import (
+    Listed,
+    ListSpec,
+    carried_total,
+    present,
+    resume,
+    single_key,
+)
 from hyperfleet.services.ports import Clock, ListQuery, Observer, StoredBody, Tx, UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -73,6 +81,12 @@ class Scope:
     @property
     def kind_name(self) -> str:
         return self.desc.kind if self.desc is not None else "Resource"
+
+
+def _list_scope(scope: Scope) -> str:
+    """Names the list a cursor belongs to: the route's kind (or all kinds) and parent."""
+    kind = scope.desc.kind if scope.desc is not None else "*"
+    return f"list/{kind}/{scope.parent_id or ''}"
 
 
 def check_if_match(if_match: str | None, resource: Resource) -> None:
@@ -127,13 +141,24 @@ class ResourceService:
         raise _not_found(scope.kind_name, resource_id)
 
     async def phase_history(
-        self, scope: Scope, resource_id: str, *, page: int, size: int
-    ) -> tuple[list[PhaseTransition], int]:
+        self, scope: Scope, resource_id: str, *, page: int, size: int, cursor: str | None = None
+    ) -> Listed[PhaseTransition]:
+        """Phase transitions newest first, by page number or after a cursor."""
+        spec = ListSpec(f"phase-history/{resource_id}")
+        after: int | None = None
+        number, total = page, 0
+        if cursor is not None:
+            spec, resumed = resume(cursor, spec.scope)
+            after = single_key(resumed.after, int)
+            number, total = resumed.page + 1, resumed.total
         async with self._uow.read() as tx:
             resource = await tx.resources.get(resource_id) if is_uuid(resource_id) else None
             if resource is None or not scope.matches(resource):
                 raise _not_found(scope.kind_name, resource_id)
-            return await tx.resources.phase_history(resource.id, page=page, size=size)
+            result = await tx.resources.phase_history(
+                resource.id, page=page, size=size, after=after
+            )
+        return present(result, spec, number=number, total=carried_total(result.total, total))
 
     async def list_bodies(
         self,
@@ -144,23 +169,34 @@ class ResourceService:
         page: int,
         size: int,
         kind_filter: str | None = None,
-    ) -> tuple[list[bytes], int]:
-        node = parse_search(search or "")
-        terms = parse_order(order)
-        kind = scope.desc.kind if scope.desc is not None else kind_filter
+        cursor: str | None = None,
+    ) -> Listed[bytes]:
+        """Stored bodies of the scope's list: a page number, or the page after `cursor`."""
+        scope_key = _list_scope(scope)
+        if cursor is not None:
+            spec, resumed = resume(cursor, scope_key, search=search, kind=kind_filter, order=order)
+            after, number, total = resumed.after, resumed.page + 1, resumed.total
+        else:
+            spec = ListSpec(scope_key, search or "", kind_filter, parse_order(order))
+            after, number, total = None, page, 0
+        node = parse_search(spec.search)
+        kind = scope.desc.kind if scope.desc is not None else spec.kind
         async with self._uow.read() as tx:
             if scope.parent_id is not None:
                 await self._require_parent(tx, scope, lock=False)
-            return await tx.resources.list_bodies(
+            result = await tx.resources.list_bodies(
                 ListQuery(
                     kind=kind,
                     owner_id=scope.parent_id,
                     search=node,
-                    order=terms,
+                    order=spec.order,
                     page=page,
                     size=size,
+                    after=after,
+                    count=after is None,
                 )
             )
+        return present(result, spec, number=number, total=carried_total(result.total, total))
 
     # -- create ------------------------------------------------------------------------------
 

@@ -19,6 +19,14 @@ from hyperfleet.domain.contract import check_contract
 from hyperfleet.domain.model import AdapterReport, ConditionStatus, EntityDescriptor
 from hyperfleet.domain.status_engine import adapter_views
 from hyperfleet.errors import NotFound
+from hyperfleet.services.paging import (
+    Listed,
+    ListSpec,
+    carried_total,
+    present,
+    resume,
+    single_key,
+)
 from hyperfleet.services.ports import Clock, UnitOfWork
 from hyperfleet.services.resources import ResourceService, Scope, is_uuid
 
@@ -27,8 +35,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class ReportPage:
-    items: list[AdapterReport]
-    total: int
+    listed: Listed[AdapterReport]
     desc: EntityDescriptor
 
 
@@ -124,10 +131,21 @@ class StatusService:
             await svc.reaggregate(tx, resource, previous=resource, reports=after, report=pending)
         return Accepted(merged, desc)
 
-    async def list(self, scope: Scope, resource_id: str, *, page: int, size: int) -> ReportPage:
+    async def list(
+        self, scope: Scope, resource_id: str, *, page: int, size: int, cursor: str | None = None
+    ) -> ReportPage:
+        """Reports by adapter name, by page number or after a cursor."""
+        spec = ListSpec(f"statuses/{resource_id}")
+        after: str | None = None
+        number, total = page, 0
+        if cursor is not None:
+            spec, resumed = resume(cursor, spec.scope)
+            after = single_key(resumed.after, str)
+            number, total = resumed.page + 1, resumed.total
         async with self._uow.read() as tx:
             resource = await tx.resources.get(resource_id) if is_uuid(resource_id) else None
             if resource is None or not scope.matches(resource):
                 raise NotFound(f"{scope.kind_name} with id='{resource_id}' not found")
-            items, total = await tx.statuses.page(resource.id, page=page, size=size)
-        return ReportPage(items, total, self._resources.descriptor(resource.kind))
+            result = await tx.statuses.page(resource.id, page=page, size=size, after=after)
+        listed = present(result, spec, number=number, total=carried_total(result.total, total))
+        return ReportPage(listed, self._resources.descriptor(resource.kind))

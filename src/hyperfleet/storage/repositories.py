@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from hyperfleet.storage.timing import TimedConnection
 
+from hyperfleet.domain.cursor import KeyValue
 from hyperfleet.domain.model import (
     AdapterCondition,
     AdapterReport,
@@ -26,9 +27,15 @@ from hyperfleet.domain.model import (
 from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.render import render_resource
 from hyperfleet.errors import Conflict
-from hyperfleet.services.ports import ListQuery, StoredBody
-from hyperfleet.storage.search_sql import compile_order, compile_search
+from hyperfleet.services.ports import ListQuery, Page, StoredBody
+from hyperfleet.storage.search_sql import (
+    compile_keyset,
+    compile_order,
+    compile_search,
+    key_columns,
+)
 
+T = TypeVar("T")
 Conn: TypeAlias = (
     "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record] | TimedConnection"
 )
@@ -267,7 +274,7 @@ class SqlResourceRepository:
             [c.last_transition_time for c in conds],
         )
 
-    async def list_bodies(self, query: ListQuery) -> tuple[list[bytes], int]:
+    async def list_bodies(self, query: ListQuery) -> Page[bytes]:
         params: list[object] = []
         where: list[str] = []
         if query.kind is not None:
@@ -279,17 +286,41 @@ class SqlResourceRepository:
         if query.search is not None:
             where.append(f"({compile_search(query.search, params)})")
         clause = " AND ".join(where) or "TRUE"
-        total = await self._conn.fetchval(
-            f"SELECT count(*) FROM resources r WHERE {clause}",
-            *params,
-        )
-        page_params = [*params, query.size, (query.page - 1) * query.size]
-        rows = await self._conn.fetch(
-            f"SELECT r.body FROM resources r WHERE {clause} {compile_order(query.order)}"
-            f" LIMIT ${len(params) + 1} OFFSET ${len(params) + 2}",
-            *page_params,
-        )
-        return [r["body"] for r in rows], int(total)
+        count_sql = f"SELECT count(*) FROM resources r WHERE {clause}"
+        count_params = list(params)
+        order = compile_order(query.order)
+        key_exprs = key_columns(query.order)
+        keys = ", ".join(f"{c} AS k{i}" for i, c in enumerate(key_exprs))
+        # The count rides along as an uncorrelated subquery (evaluated once): one round trip.
+        select = f"({count_sql}) AS total, r.body, {keys}" if query.count else f"r.body, {keys}"
+        if query.after is not None:
+            keyset = compile_keyset(query.order, query.after, params)
+            params.append(query.size + 1)
+            sql = (
+                f"SELECT {select} FROM resources r WHERE {clause} AND {keyset} {order}"
+                f" LIMIT ${len(params)}"
+            )
+        elif query.page == 1:
+            params.append(query.size + 1)
+            sql = f"SELECT {select} FROM resources r WHERE {clause} {order} LIMIT ${len(params)}"
+        else:
+            # A deep page skips rows in a subquery that needs only the key columns (an
+            # index-only scan when the filter is the kind or owner), then reads just the
+            # page's rows by primary key.
+            params += [query.size + 1, (query.page - 1) * query.size]
+            sql = (
+                f"SELECT {select} FROM resources r WHERE r.id = ANY(ARRAY("
+                f"SELECT r.id FROM resources r WHERE {clause} {order}"
+                f" LIMIT ${len(params) - 1} OFFSET ${len(params)})) {order}"
+            )
+        rows = await self._conn.fetch(sql, *params)
+        total: int | None = None
+        if query.count:
+            if rows:
+                total = int(rows[0]["total"])
+            else:
+                total = int(await self._conn.fetchval(count_sql, *count_params))
+        return _page([r["body"] for r in rows], rows, query.size, total, keys=len(key_exprs))
 
     async def children_for_update(self, owner_id: str) -> list[Resource]:
         rows = await self._conn.fetch(
@@ -342,18 +373,28 @@ class SqlResourceRepository:
         )
 
     async def phase_history(
-        self, resource_id: str, *, page: int, size: int
-    ) -> tuple[list[PhaseTransition], int]:
-        total = await self._conn.fetchval(
-            "SELECT count(*) FROM phase_history WHERE resource_id = $1", resource_id
-        )
-        rows = await self._conn.fetch(
-            "SELECT from_phase, to_phase, generation, reason, message, time FROM phase_history"
-            " WHERE resource_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
-            resource_id,
-            size,
-            (page - 1) * size,
-        )
+        self, resource_id: str, *, page: int, size: int, after: int | None = None
+    ) -> Page[PhaseTransition]:
+        columns = "id AS k0, from_phase, to_phase, generation, reason, message, time"
+        if after is not None:
+            rows = await self._conn.fetch(
+                f"SELECT {columns} FROM phase_history WHERE resource_id = $1 AND id < $2"
+                " ORDER BY id DESC LIMIT $3",
+                resource_id,
+                after,
+                size + 1,
+            )
+            total = None
+        else:
+            rows = await self._conn.fetch(
+                f"SELECT (SELECT count(*) FROM phase_history WHERE resource_id = $1) AS total,"
+                f" {columns} FROM phase_history WHERE resource_id = $1"
+                " ORDER BY id DESC LIMIT $2 OFFSET $3",
+                resource_id,
+                size + 1,
+                (page - 1) * size,
+            )
+            total = int(rows[0]["total"]) if rows else await self._count_history(resource_id)
         items = [
             PhaseTransition(
                 from_phase=Phase(r["from_phase"]) if r["from_phase"] else None,
@@ -363,9 +404,16 @@ class SqlResourceRepository:
                 message=r["message"],
                 time=r["time"],
             )
-            for r in rows
+            for r in rows[:size]
         ]
-        return items, int(total)
+        return _page(items, rows, size, total, keys=1)
+
+    async def _count_history(self, resource_id: str) -> int:
+        return int(
+            await self._conn.fetchval(
+                "SELECT count(*) FROM phase_history WHERE resource_id = $1", resource_id
+            )
+        )
 
     async def ids_to_reaggregate(
         self, kinds: Sequence[str], *, after: str | None, limit: int, only_missing_phase: bool
@@ -560,16 +608,47 @@ class SqlStatusRepository:
         )
 
     async def page(
-        self, resource_id: str, *, page: int, size: int
-    ) -> tuple[list[AdapterReport], int]:
-        total = await self._conn.fetchval(
-            "SELECT count(*) FROM adapter_statuses WHERE resource_id = $1", resource_id
+        self, resource_id: str, *, page: int, size: int, after: str | None = None
+    ) -> Page[AdapterReport]:
+        # The report's columns first, as `_report` unpacks them by position.
+        columns = f"{_STATUS_COLUMNS}, adapter AS k0"
+        if after is not None:
+            rows = await self._conn.fetch(
+                f"SELECT {columns} FROM adapter_statuses WHERE resource_id = $1 AND adapter > $2"
+                " ORDER BY adapter LIMIT $3",
+                resource_id,
+                after,
+                size + 1,
+            )
+            total = None
+        else:
+            rows = await self._conn.fetch(
+                f"SELECT {columns},"
+                " (SELECT count(*) FROM adapter_statuses WHERE resource_id = $1) AS total"
+                " FROM adapter_statuses WHERE resource_id = $1"
+                " ORDER BY adapter LIMIT $2 OFFSET $3",
+                resource_id,
+                size + 1,
+                (page - 1) * size,
+            )
+            total = int(rows[0]["total"]) if rows else await self._count(resource_id)
+        width = _STATUS_COLUMNS.count(",") + 1
+        return _page([_report(tuple(r)[:width]) for r in rows[:size]], rows, size, total, keys=1)
+
+    async def _count(self, resource_id: str) -> int:
+        return int(
+            await self._conn.fetchval(
+                "SELECT count(*) FROM adapter_statuses WHERE resource_id = $1", resource_id
+            )
         )
-        rows = await self._conn.fetch(
-            f"SELECT {_STATUS_COLUMNS} FROM adapter_statuses WHERE resource_id = $1"
-            " ORDER BY adapter LIMIT $2 OFFSET $3",
-            resource_id,
-            size,
-            (page - 1) * size,
-        )
-        return [_report(r) for r in rows], int(total)
+
+
+def _page(
+    items: list[T], rows: list[asyncpg.Record], size: int, total: int | None, *, keys: int
+) -> Page[T]:
+    """A page from up to `size + 1` fetched rows whose sort key is in columns k0, k1 and so on."""
+    kept = rows[:size]
+    last_key: tuple[KeyValue, ...] | None = None
+    if kept:
+        last_key = tuple(kept[-1][f"k{i}"] for i in range(keys))
+    return Page(items[:size], total, last_key, more=len(rows) > size)

@@ -14,7 +14,9 @@ import re
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final, assert_never
 
+from hyperfleet.domain.cursor import KeyValue, key_terms
 from hyperfleet.domain.search import (
+    COLUMNS,
     And,
     Between,
     ColumnField,
@@ -60,6 +62,16 @@ _SEARCH_COLUMNS: Final = {
 }
 _ORDER_COLUMNS: Final = {name: f"r.{name}" for name in _SEARCH_COLUMNS}
 _SEARCH_COLUMNS["phase"] = "r.phase"  # `status.phase`; searchable, not an order field
+# Key columns that may hold NULL, which sorts after every value (keysets must say so).
+_NULLABLE_ORDER_COLUMNS: Final = frozenset(
+    {"r.owner_id", "r.owner_kind", "r.owner_href", "r.deleted_time", "r.deleted_by"}
+)
+_ORDER_CASTS: Final = {
+    ColumnType.TEXT: "text",
+    ColumnType.UUID: "uuid",
+    ColumnType.INTEGER: "integer",
+    ColumnType.TIMESTAMP: "timestamptz",
+}
 _CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 _COLUMN_CASTS: Final = {
@@ -96,26 +108,80 @@ def compile_search(node: Node, params: list[object]) -> str:
 def compile_order(terms: Sequence[OrderTerm]) -> str:
     """Return `ORDER BY …` for `terms`, ending with `r.id` in the first term's direction.
 
-    The id tiebreaker makes offset pagination stable when the ordered values repeat. Raises
-    `ValueError` for a field outside the allowlist (`parse_order` never produces one).
+    The id tiebreaker makes pages stable when the ordered values repeat (and is the last part
+    of every keyset). Raises `ValueError` for a field outside the allowlist (`parse_order`
+    never produces one).
     """
-    if not terms:
-        msg = "compile_order needs at least one term"
+    return "ORDER BY " + ", ".join(
+        f"{column} {'DESC' if desc else 'ASC'}" for column, _, desc in _order_keys(terms)
+    )
+
+
+def key_columns(terms: Sequence[OrderTerm]) -> list[str]:
+    """The SQL expressions of the full sort key, in order (to select the last row's key)."""
+    return [column for column, _, _ in _order_keys(terms)]
+
+
+def compile_keyset(
+    terms: Sequence[OrderTerm], after: Sequence[KeyValue], params: list[object]
+) -> str:
+    """Rows strictly after the sort key `after` in `compile_order(terms)`'s order.
+
+    When every key column is NOT NULL and all directions agree, this is one row comparison,
+    which a btree on the key columns serves as a range scan. Otherwise it expands to
+    `k1 after v1 OR (k1 = v1 AND k2 after v2) OR …`, with NULLs sorting after every value as
+    PostgreSQL does (last ascending, first descending).
+    """
+    keys = _order_keys(terms)
+    if len(after) != len(keys):
+        msg = "keyset position does not match the order"
         raise ValueError(msg)
-    parts: list[str] = []
-    for term in terms:
+    bind = _Binder(params)
+    directions = {desc for _, _, desc in keys}
+    nullable = any(column in _NULLABLE_ORDER_COLUMNS for column, _, _ in keys)
+    if len(directions) == 1 and not nullable and all(v is not None for v in after):
+        columns = ", ".join(column for column, _, _ in keys)
+        values = ", ".join(bind(v, cast) for (_, cast, _), v in zip(keys, after, strict=True))
+        return f"({columns}) {'<' if directions == {True} else '>'} ({values})"
+    disjuncts: list[str] = []
+    equal: list[str] = []
+    for i, ((column, cast, desc), value) in enumerate(zip(keys, after, strict=True)):
+        beyond = _beyond(column, cast, value, bind, descending=desc)
+        if beyond is not None:
+            disjuncts.append("(" + " AND ".join([*equal, beyond]) + ")")
+        if i < len(keys) - 1:  # every bound value must appear in the statement
+            equal.append(
+                f"{column} IS NULL" if value is None else f"{column} = {bind(value, cast)}"
+            )
+    return "(" + (" OR ".join(disjuncts) or "FALSE") + ")"
+
+
+def _beyond(
+    column: str, cast: str, value: KeyValue, bind: _Binder, *, descending: bool
+) -> str | None:
+    """`column` sorts strictly after `value`; None when nothing can."""
+    if value is None:
+        return f"{column} IS NOT NULL" if descending else None
+    if descending:
+        return f"{column} < {bind(value, cast)}"
+    if column in _NULLABLE_ORDER_COLUMNS:
+        return f"({column} > {bind(value, cast)} OR {column} IS NULL)"
+    return f"{column} > {bind(value, cast)}"
+
+
+def _order_keys(terms: Sequence[OrderTerm]) -> list[tuple[str, str, bool]]:
+    """(column, cast, descending) of the full sort key: the terms plus the id tiebreaker."""
+    if not terms:
+        msg = "an order needs at least one term"
+        raise ValueError(msg)
+    keys: list[tuple[str, str, bool]] = []
+    for term in key_terms(terms):
         column = _ORDER_COLUMNS.get(term.field)
         if column is None:
             msg = f"cannot order by {term.field!r}"
             raise ValueError(msg)
-        parts.append(f"{column} {_direction(term)}")
-    if all(term.field != "id" for term in terms):
-        parts.append(f"r.id {_direction(terms[0])}")
-    return "ORDER BY " + ", ".join(parts)
-
-
-def _direction(term: OrderTerm) -> str:
-    return "DESC" if term.descending else "ASC"
+        keys.append((column, _ORDER_CASTS[COLUMNS[term.field]], term.descending))
+    return keys
 
 
 class _Binder:
@@ -180,10 +246,12 @@ def _operand(node: Predicate, expr: str, cast: str, bind: _Binder) -> str:
 
 
 def _label(node: Predicate, field: LabelField, bind: _Binder) -> str:
-    key = bind(field.key, "text")
     if isinstance(node, Compare) and node.op is Op.EQ:
-        # Containment is what the GIN (jsonb_path_ops) index on labels serves.
-        return f"r.labels @> jsonb_build_object({key}, {bind(node.value, 'text')})"
+        # Containment is what the GIN (jsonb_path_ops) index on labels serves. The document is
+        # one jsonb parameter: `jsonb_build_object($k, $v)` is not constant-folded (it is only
+        # STABLE), so every recheck rebuilt it, doubling the cost of a label count.
+        return f"r.labels @> {bind({field.key: node.value}, 'jsonb')}"
+    key = bind(field.key, "text")
     if isinstance(node, IsNull):
         return f"r.labels ? {key}" if node.negated else f"NOT (r.labels ? {key})"
     return _operand(node, f"(r.labels ->> {key})", "text", bind)

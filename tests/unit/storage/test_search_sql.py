@@ -14,7 +14,12 @@ from hyperfleet.domain.search import (
     parse_order,
     parse_search,
 )
-from hyperfleet.storage.search_sql import compile_order, compile_search
+from hyperfleet.storage.search_sql import (
+    compile_keyset,
+    compile_order,
+    compile_search,
+    key_columns,
+)
 
 T0 = datetime(2024, 5, 1, 10, tzinfo=UTC)
 NUM = "(CASE WHEN jsonb_typeof(r.spec #> $1::text[]) = 'number' THEN (r.spec #>> $1::text[])::numeric END)"
@@ -44,14 +49,14 @@ CASES: list[tuple[str, str, list[object]]] = [
     ("name not ilike 'A%'", "r.name NOT ILIKE $1::text", ["A%"]),
     ("owner_id like '0190%'", "r.owner_id::text LIKE $1::text", ["0190%"]),
     # labels
-    ("labels.env = 'prod'", "r.labels @> jsonb_build_object($1::text, $2::text)", ["env", "prod"]),
+    ("labels.env = 'prod'", "r.labels @> $1::jsonb", [{"env": "prod"}]),
     ("labels.env != 'prod'", "(r.labels ->> $1::text) <> $2::text", ["env", "prod"]),
     ("labels.env < 'p'", "(r.labels ->> $1::text) < $2::text", ["env", "p"]),
     ("labels.env in ('a')", "(r.labels ->> $1::text) = ANY($2::text[])", ["env", ["a"]]),
     ("labels.env like 'p%'", "(r.labels ->> $1::text) LIKE $2::text", ["env", "p%"]),
     ("labels.env is null", "NOT (r.labels ? $1::text)", ["env"]),
     ("labels.env is not null", "r.labels ? $1::text", ["env"]),
-    ("labels.a.b-c = 'x'", "r.labels @> jsonb_build_object($1::text, $2::text)", ["a.b-c", "x"]),
+    ("labels.a.b-c = 'x'", "r.labels @> $1::jsonb", [{"a.b-c": "x"}]),
     # spec
     ("spec.region = 'eu'", "(r.spec #>> $1::text[]) = $2::text", [["region"], "eu"]),
     ("spec.a.b like 'x%'", "(r.spec #>> $1::text[]) LIKE $2::text", [["a", "b"], "x%"]),
@@ -98,10 +103,8 @@ CASES: list[tuple[str, str, list[object]]] = [
     ),
     (
         "labels.env = 'p' and status.conditions.Ready = 'False'",
-        "(r.labels @> jsonb_build_object($1::text, $2::text) AND "
-        + EXISTS
-        + "$3::text AND rc.status = $4::text))",
-        ["env", "p", "Ready", "False"],
+        "(r.labels @> $1::jsonb AND " + EXISTS + "$2::text AND rc.status = $3::text))",
+        [{"env": "p"}, "Ready", "False"],
     ),
     # hostile text stays a value
     ("name = 'x'' OR ''1''=''1'", "r.name = $1::text", ["x' OR '1'='1"]),
@@ -125,8 +128,8 @@ def test_placeholders_continue_after_the_callers_parameters() -> None:
     assert node is not None
     params: list[object] = ["Cluster", "owner"]
     sql = compile_search(node, params)
-    assert sql == "(r.name = $3::text OR r.labels @> jsonb_build_object($4::text, $5::text))"
-    assert params == ["Cluster", "owner", "a", "env", "b"]
+    assert sql == "(r.name = $3::text OR r.labels @> $4::jsonb)"
+    assert params == ["Cluster", "owner", "a", {"env": "b"}]
 
 
 def test_no_value_is_ever_interpolated() -> None:
@@ -140,7 +143,7 @@ def test_no_value_is_ever_interpolated() -> None:
     sql = compile_search(node, params)
     for value in ("zz", "kk", "12345", "Ready"):
         assert value not in sql
-    assert params == ["zz'9", "kk", "zz'9", ["a"], "zz'9", "Ready", 12345]
+    assert params == ["zz'9", {"kk": "zz'9"}, ["a"], "zz'9", "Ready", 12345]
 
 
 def test_condition_presence_compiles_to_exists() -> None:
@@ -196,3 +199,48 @@ def test_status_phase_compiles_to_the_phase_column():
     params: list[object] = []
     assert compile_search(parse_search("status.phase = 'Ready'"), params) == "r.phase = $1::text"
     assert params == ["Ready"]
+
+
+AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+ONE = "0190a0a0-0000-7000-8000-000000000001"
+
+
+def test_keyset_on_not_null_columns_in_one_direction_is_a_row_comparison() -> None:
+    params: list[object] = ["Cluster"]
+    sql = compile_keyset(parse_order([]), (AT, ONE), params)
+    assert sql == "(r.created_time, r.id) < ($2::timestamptz, $3::uuid)"
+    assert params == ["Cluster", AT, ONE]
+    assert compile_keyset(parse_order(["name"]), ("a", ONE), []) == (
+        "(r.name, r.id) > ($1::text, $2::uuid)"
+    )
+    assert key_columns(parse_order([])) == ["r.created_time", "r.id"]
+
+
+def test_keyset_with_mixed_directions_expands_term_by_term() -> None:
+    params: list[object] = []
+    sql = compile_keyset(parse_order(["generation desc", "name"]), (2, "b", ONE), params)
+    assert sql == (
+        "((r.generation < $1::integer)"
+        " OR (r.generation = $2::integer AND r.name > $3::text)"
+        " OR (r.generation = $2::integer AND r.name = $4::text AND r.id < $5::uuid))"
+    )
+    assert params == [2, 2, "b", "b", ONE]
+
+
+def test_keyset_on_nullable_columns_sorts_nulls_after_every_value() -> None:
+    asc_value = compile_keyset(parse_order(["deleted_time"]), (AT, ONE), [])
+    assert asc_value == (
+        "(((r.deleted_time > $1::timestamptz OR r.deleted_time IS NULL))"
+        " OR (r.deleted_time = $2::timestamptz AND r.id > $3::uuid))"
+    )
+    asc_null = compile_keyset(parse_order(["deleted_time"]), (None, ONE), [])
+    assert asc_null == "((r.deleted_time IS NULL AND r.id > $1::uuid))"
+    desc_null = compile_keyset(parse_order(["deleted_time desc"]), (None, ONE), [])
+    assert desc_null == (
+        "((r.deleted_time IS NOT NULL) OR (r.deleted_time IS NULL AND r.id < $1::uuid))"
+    )
+
+
+def test_keyset_length_must_match_the_order() -> None:
+    with pytest.raises(ValueError, match="order"):
+        compile_keyset(parse_order([]), (AT,), [])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -24,7 +23,9 @@ from hyperfleet.domain.render import (
 )
 from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
+from hyperfleet.rest.projection import projector
 from hyperfleet.rest.routing import PathTable
+from hyperfleet.services.paging import Listed
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
 from hyperfleet.services.statuses import StatusService
 
@@ -75,14 +76,33 @@ def _resource_body(request: Request, body: bytes) -> bytes:
     fields = params.fields_param(request)
     if fields is None:
         return body
-    return encode(params.project(msgspec.json.decode(body), fields))
+    return projector(fields)(body)
 
 
-def _list_body(page: int, bodies: list[bytes], total: int, fields: list[str] | None) -> bytes:
+def _list_body(listed: Listed[bytes], fields: list[str] | None) -> bytes:
+    """The list envelope around stored bodies, joined as they are (or projected)."""
+    bodies = listed.items
     if fields is not None:
-        bodies = [encode(params.project(msgspec.json.decode(b), fields)) for b in bodies]
-    head = b'{"page":%d,"size":%d,"total":%d,"items":[' % (page, len(bodies), total)
-    return head + b",".join(bodies) + b"]}"
+        project = projector(fields)
+        bodies = [project(b) for b in bodies]
+    head = b'{"page":%d,"size":%d,"total":%d,"items":[' % (
+        listed.page,
+        len(bodies),
+        listed.total,
+    )
+    return head + b",".join(bodies) + b'],"next_cursor":' + encode(listed.next_cursor) + b"}"
+
+
+def _envelope(listed: Listed[Any], items: list[Any]) -> bytes:
+    return encode(
+        {
+            "page": listed.page,
+            "size": len(items),
+            "total": listed.total,
+            "items": items,
+            "next_cursor": listed.next_cursor,
+        }
+    )
 
 
 class KindRoutes:
@@ -111,6 +131,7 @@ class KindRoutes:
 
     async def list_items(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
+        cursor = params.cursor_param(request)
         fields = params.fields_param(request)
         kind_filter = None
         if self.desc is None and request.query_params.get("kind"):
@@ -118,16 +139,16 @@ class KindRoutes:
             if self.resources.registry.get(kind_filter) is None:
                 message = f"unknown kind '{kind_filter}'"
                 raise ValidationFailed(message, violations=[Violation("kind", message, "enum")])
-        search = request.query_params.get("search")
-        bodies, total = await self.resources.list_bodies(
+        listed = await self.resources.list_bodies(
             self.scope(request),
-            search=search,
+            search=request.query_params.get("search"),
             order=params.multi_values(request, "order"),
             page=page,
             size=size,
             kind_filter=kind_filter,
+            cursor=cursor,
         )
-        return json_response(_list_body(page, bodies, total, fields))
+        return json_response(_list_body(listed, fields))
 
     async def create(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
@@ -172,17 +193,17 @@ class KindRoutes:
     async def list_statuses(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
         result = await self.statuses.list(
-            self.scope(request), request.path_params["id"], page=page, size=size
+            self.scope(request),
+            request.path_params["id"],
+            page=page,
+            size=size,
+            cursor=params.cursor_param(request),
         )
-        items: dict[str, Any] = {
-            "page": page,
-            "size": len(result.items),
-            "total": result.total,
-            "items": [
-                report_to_dict(r, result.desc.progressing_reasons(r.adapter)) for r in result.items
-            ],
-        }
-        return json_response(encode(items))
+        desc = result.desc
+        items = [
+            report_to_dict(r, desc.progressing_reasons(r.adapter)) for r in result.listed.items
+        ]
+        return json_response(_envelope(result.listed, items))
 
     async def put_status(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
@@ -196,16 +217,15 @@ class KindRoutes:
 
     async def phase_history(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
-        items, total = await self.resources.phase_history(
-            self.scope(request), request.path_params["id"], page=page, size=size
+        listed = await self.resources.phase_history(
+            self.scope(request),
+            request.path_params["id"],
+            page=page,
+            size=size,
+            cursor=params.cursor_param(request),
         )
-        body = {
-            "page": page,
-            "size": len(items),
-            "total": total,
-            "items": [transition_to_dict(t) for t in items],
-        }
-        return json_response(encode(body))
+        items = [transition_to_dict(t) for t in listed.items]
+        return json_response(_envelope(listed, items))
 
     def add_routes(self, table: PathTable, collection: str) -> None:
         item = f"{collection}/{{id}}"
