@@ -1,4 +1,4 @@
-"""`hyperfleet` command line: serve, migrate, config validate, and the client commands.
+"""`hyperfleet` command line: serve, migrate, config validate, demo, and the client commands.
 
 Settings are loaded once here and passed down; this module holds no rules of its own.
 """
@@ -16,13 +16,15 @@ import typer
 from hyperfleet import __version__
 from hyperfleet.cli import adapter_cmd
 from hyperfleet.cli import client as client_commands
-from hyperfleet.cli.common import run_async
+from hyperfleet.cli.common import api_settings, check_app_config, run_async
+from hyperfleet.cli.demo import demo
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
-from hyperfleet.config import ConfigError, Settings, load_settings, unknown_env_vars
+from hyperfleet.config import Settings, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
+app.command()(demo)
 app.command("sentinel")(sentinel_command)
 app.command("adapter")(adapter_cmd.adapter)
 client_commands.register(app, config_app)
@@ -30,31 +32,6 @@ client_commands.register(app, config_app)
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
 ]
-
-
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    try:
-        return load_settings(config, **overrides)
-    except ConfigError as exc:
-        for path, message in exc.errors:
-            typer.echo(f"config error: {path}: {message}", err=True)
-        raise typer.Exit(2) from exc
-
-
-def _check_app_config(settings: Settings) -> None:
-    """Registry and spec-schema problems surface before anything starts."""
-    from hyperfleet.domain.entities import RegistryError
-    from hyperfleet.rest.app import registry_from, spec_schemas_from
-
-    try:
-        spec_schemas_from(settings, registry_from(settings))
-    except (RegistryError, ConfigError) as exc:
-        for path, message in exc.errors:
-            typer.echo(f"config error: {path}: {message}", err=True)
-        raise typer.Exit(2) from exc
-    except (ValueError, OSError) as exc:
-        typer.echo(f"config error: {exc}", err=True)
-        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -82,8 +59,8 @@ def serve(
     overrides: dict[str, Any] = {"server": server} if server else {}
     if data_dir is not None:
         overrides["database"] = {"data_dir": str(data_dir)}
-    settings = _settings(config, **overrides)
-    _check_app_config(settings)
+    settings = api_settings(config, **overrides)
+    check_app_config(settings)
 
     from hyperfleet.logs import configure_logging
 
@@ -148,7 +125,7 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
 @app.command("migrate")
 def migrate_cmd(config: ConfigOpt = None) -> None:
     """Apply pending database migrations and exit."""
-    settings = _settings(config)
+    settings = api_settings(config)
     if not settings.database.url:
         typer.echo("config error: database.url: required for migrate", err=True)
         raise typer.Exit(2)
