@@ -88,6 +88,19 @@ class MetricsSettings(_Section):
     """Age after which a Reconciled=False resource counts as stuck."""
 
 
+class WatchSettings(_Section):
+    retention_seconds: float = Field(default=900.0, gt=0)
+    """How long changes stay resumable with Last-Event-ID; older ones need a re-list."""
+    heartbeat_seconds: float = Field(default=15.0, gt=0)
+    """A comment line on an idle watch stream this often, to keep proxies from closing it."""
+    buffer_size: int = Field(default=1000, ge=1)
+    """Events one watcher may have queued; a watcher that falls further behind must re-list."""
+    poll_seconds: float = Field(default=1.0, gt=0)
+    """The change feed also looks for changes this often without a notification."""
+    prune_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often each process deletes changes older than the retention window."""
+
+
 class AdapterConfig(_Section):
     """`adapters.<name>`: the adapter's contract."""
 
@@ -160,6 +173,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
+    watch: WatchSettings = WatchSettings()
     entities: list[EntityConfig] = Field(default_factory=list)
     """Entity kinds: entries for Cluster/NodePool override only the keys they set."""
     aggregation_config: str | None = None

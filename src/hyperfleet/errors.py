@@ -16,6 +16,7 @@
     │   ├── StateConflict               409  HYPERFLEET-CNF-003  (being deleted, not finalizing…)
     │   ├── GenerationConflict          409  HYPERFLEET-CNF-004  (post-MVP strict policy)
     │   └── DependencyConflict          409  HYPERFLEET-CNF-005  (post-MVP adapter dependencies)
+    ├── WatchExpired                    410  HYPERFLEET-WCH-001  (watch cannot resume: re-list)
     ├── PreconditionFailed              412  HYPERFLEET-CNF-006  (If-Match mismatch)
     ├── Unavailable                     503  HYPERFLEET-SVC-001  (database unreachable)
     └── Timeout                         504  HYPERFLEET-SVC-002  (statement timeout)
@@ -173,6 +174,15 @@ class DependencyConflict(Conflict):
     title = "Dependency Conflict"
 
 
+class WatchExpired(HyperFleetError):
+    """Sent as the last event of a watch stream (never as a response): list, then watch again."""
+
+    code = "HYPERFLEET-WCH-001"
+    status = 410
+    title = "Gone"
+    slug = "watch-expired"
+
+
 class PreconditionFailed(HyperFleetError):
     code = "HYPERFLEET-CNF-006"
     status = 412
@@ -211,6 +221,7 @@ ALL_ERRORS: tuple[type[HyperFleetError], ...] = (
     StateConflict,
     GenerationConflict,
     DependencyConflict,
+    WatchExpired,
     PreconditionFailed,
     Unavailable,
     Timeout,

@@ -1,4 +1,4 @@
-"""`hyperfleet` command line: serve, migrate, config validate.
+"""`hyperfleet` command line: serve, migrate, config validate, and the client commands.
 
 Settings are loaded once here and passed down; this module holds no rules of its own.
 """
@@ -15,15 +15,17 @@ import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli import adapter_cmd
+from hyperfleet.cli import client as client_commands
 from hyperfleet.cli.common import run_async
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, unknown_env_vars
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="HyperFleet API service.")
+app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
 app.command("sentinel")(sentinel_command)
 app.command("adapter")(adapter_cmd.adapter)
+client_commands.register(app, config_app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
@@ -125,6 +127,7 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
 
         def begin_shutdown() -> None:
             state.shutting_down = True
+            state.end_watches()
             server.should_exit = True
 
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -34,6 +34,7 @@ from hyperfleet.client.types import (
     Resource,
     ResourceStatus,
 )
+from hyperfleet.client.watch import WatchEvent, WatchExpiredError
 
 __all__ = [
     "API_PREFIX",
@@ -64,4 +65,6 @@ __all__ = [
     "UnauthorizedError",
     "UnexpectedResponseError",
     "UnprocessableError",
+    "WatchEvent",
+    "WatchExpiredError",
 ]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self, cast
 from urllib.parse import urlsplit
@@ -26,6 +27,7 @@ from hyperfleet.client.errors import (
 )
 from hyperfleet.client.retry import DEFAULT_RETRY, RETRY_STATUSES, RetryPolicy, may_retry
 from hyperfleet.client.types import AdapterStatus, Page, PhaseTransition, Resource
+from hyperfleet.client.watch import WatchEvent, watch
 from hyperfleet.client.wire import (
     Params,
     TokenSource,
@@ -166,6 +168,52 @@ class HyperFleetClient:
             )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params | None = None,
+        headers: Mapping[str, str] | None = None,
+        read_timeout: float | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """A streamed response (body not read) for `path`; `ApiError` on 4xx/5xx. Sent once.
+
+        `read_timeout` (None: wait for ever) bounds the wait for the next chunk.
+        """
+        timeout = self._http.timeout
+        request = self._http.build_request(
+            method.upper(),
+            f"{API_PREFIX}/{path.lstrip('/')}",
+            params=query_params(params),
+            headers=self._headers(headers, has_body=False),
+            timeout=httpx.Timeout(
+                timeout.connect, read=read_timeout, write=timeout.write, pool=timeout.pool
+            ),
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise ClientConnectionError(str(request.url), f"{type(exc).__name__}: {exc}") from exc
+        try:
+            if response.status_code >= 400:  # noqa: PLR2004 - error statuses
+                await response.aread()
+                self._checked(response)
+            yield response
+        finally:
+            await response.aclose()
+
+    def watch(
+        self,
+        collection: str,
+        *,
+        search: str | None = None,
+        last_event_id: str | None = None,
+    ) -> AsyncIterator[WatchEvent]:
+        """Every change to `collection` from now (or after `last_event_id`): see client/watch.py."""
+        return watch(self, collection.strip("/"), search=search, last_event_id=last_event_id)
 
     def _headers(self, extra: Mapping[str, str] | None, *, has_body: bool) -> dict[str, str]:
         headers: dict[str, str] = {}

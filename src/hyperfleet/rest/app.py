@@ -36,10 +36,13 @@ from hyperfleet.rest.openapi import build_document
 from hyperfleet.rest.problems import render_problem
 from hyperfleet.rest.routes.operations import operation_routes
 from hyperfleet.rest.routes.resources import resource_routes
+from hyperfleet.services.change_feed import ChangeFeed, prune_forever
 from hyperfleet.services.config_store import ActiveConfig, ConfigStore
 from hyperfleet.services.reaggregation import reaggregate_kinds
 from hyperfleet.services.resources import ResourceService
 from hyperfleet.services.statuses import StatusService
+from hyperfleet.services.watch import WatchService
+from hyperfleet.storage.change_feed import SqlChangeHistory, SqlChangeSource
 from hyperfleet.storage.migrations import migrate_url
 from hyperfleet.storage.pool import make_pool
 from hyperfleet.storage.stats import reconciliation_stats
@@ -64,6 +67,8 @@ class AppState:
     pool: asyncpg.Pool | None = None
     uow: SqlUnitOfWork | None = None
     resources: ResourceService | None = None
+    feed: ChangeFeed | None = None
+    history: SqlChangeHistory | None = None
     started: bool = False
     shutting_down: bool = False
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -79,6 +84,11 @@ class AppState:
                 log.error("background job failed", job=name, error=str(t.exception()))
 
         task.add_done_callback(done)
+
+    def end_watches(self) -> None:
+        """End every open watch stream, so that a graceful shutdown does not wait on them."""
+        if self.feed is not None:
+            self.feed.close_all()
 
     async def reload(self) -> bool:
         """Re-read the aggregation file; keep the old config on any error. True if applied."""
@@ -204,6 +214,22 @@ def _lifespan(
             log.info("migrations applied", versions=await migrate_url(database_url))
         state.pool = await make_pool(database_url, settings.database)
         state.uow = SqlUnitOfWork(state.pool)
+        source = SqlChangeSource(database_url)
+        if state.feed is not None:
+            state.history = SqlChangeHistory(state.pool)
+            state.spawn(state.feed.run(source), "change-feed")
+            state.spawn(
+                prune_forever(
+                    state.history,
+                    state.feed,
+                    retention_seconds=settings.watch.retention_seconds,
+                    interval=settings.watch.prune_interval_seconds,
+                ),
+                "change-feed-pruning",
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(settings.database.ping_timeout_seconds * 5):
+                    await state.feed.ready.wait()
         state.started = True
         if state.resources is not None:
             # Rows written before the status engine existed get their phase in the background.
@@ -224,6 +250,7 @@ def _lifespan(
             for task in list(state.tasks):
                 task.cancel()
             await asyncio.gather(*state.tasks, return_exceptions=True)
+            await source.close()
             await state.pool.close()
             state.uow = None
             if verifier is not None:
@@ -276,9 +303,18 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
     )
     statuses = StatusService(uow=uow, clock=SystemClock(), resources=resources)
     state.resources = resources
+    state.feed = ChangeFeed(
+        buffer_size=settings.watch.buffer_size, poll_seconds=settings.watch.poll_seconds
+    )
+    watch = WatchService(
+        state.feed, lambda: state.history, heartbeat=settings.watch.heartbeat_seconds
+    )
 
     app = Starlette(
-        routes=[*operation_routes(state), *resource_routes(registry, resources, statuses)],
+        routes=[
+            *operation_routes(state),
+            *resource_routes(registry, resources, statuses, watch),
+        ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics, verifier=verifier)],
         exception_handlers={HTTPException: _http_exception, HyperFleetError: _hyperfleet_error},
         lifespan=_lifespan(

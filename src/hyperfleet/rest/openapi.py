@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from hyperfleet import __version__
-from hyperfleet.rest import openapi_engine
+from hyperfleet.rest import openapi_engine, openapi_watch
 
 _PREFIX = "/api/hyperfleet/v1"
 
@@ -75,7 +75,8 @@ def build_document() -> dict[str, Any]:
         doc["info"].get("description", "")
         + "\n\nServed by HyperFleet (Python). This document is the official contract plus the "
         "operations and parameters this server adds (flat nodepool routes, `fields`, the status "
-        "engine's phases, adapter states, phase history, ETag/If-Match and aggregation config)."
+        "engine's phases, adapter states, phase history, ETag/If-Match, aggregation config and "
+        "`watch=true` change streams)."
     )
     for path, item in list(doc["paths"].items()):
         for op in item.values():
@@ -87,4 +88,5 @@ def build_document() -> dict[str, Any]:
     doc["paths"].update(_flat_nodepool_paths(doc))
     doc["servers"] = [THIS_SERVER, *(s for s in doc.get("servers", []) if s != THIS_SERVER)]
     openapi_engine.apply(doc)
+    openapi_watch.apply(doc)
     return doc

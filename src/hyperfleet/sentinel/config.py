@@ -105,6 +105,9 @@ class SentinelSettings(_Section):
     """Broker topic; default `hyperfleet-<resource_type>`."""
     poll_interval_seconds: float = Field(default=5.0, gt=0)
     """Time between the starts of two passes."""
+    watch: bool = False
+    """Also follow the API's watch stream of `resource_type` and decide on each change at once;
+    the periodic poll stays as the safety net."""
     error_backoff_max_seconds: float = Field(default=60.0, gt=0)
     """Longest wait after consecutive failed passes (the wait doubles from the poll interval)."""
     page_size: int = Field(default=100, ge=1, le=100)
@@ -213,6 +216,7 @@ ENV_NAMES: dict[tuple[str, ...], str] = {
     ("resource_type",): "HYPERFLEET_SENTINEL_RESOURCE_TYPE",
     ("topic",): "HYPERFLEET_SENTINEL_TOPIC",
     ("poll_interval_seconds",): "HYPERFLEET_SENTINEL_POLL_INTERVAL_SECONDS",
+    ("watch",): "HYPERFLEET_SENTINEL_WATCH",
     ("error_backoff_max_seconds",): "HYPERFLEET_SENTINEL_ERROR_BACKOFF_MAX_SECONDS",
     ("page_size",): "HYPERFLEET_SENTINEL_PAGE_SIZE",
     ("max_age_ready_seconds",): "HYPERFLEET_SENTINEL_MAX_AGE_READY_SECONDS",

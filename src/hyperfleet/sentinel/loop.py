@@ -8,6 +8,10 @@ counted and skipped, and the pass goes on, except `BrokerUnavailable` (the broke
 the event within its bound): every further publish would wait as long, so it ends the pass.
 Nothing an API or a broker does stops the loop; only `stop()` does.
 
+With `watch: true` the Sentinel also follows the API's watch stream of its collection and
+decides on each changed resource as it arrives (within a second of the commit), one decision at
+a time with the poll's; the poll stays as the safety net for anything the stream missed.
+
 Usable in-process: `Sentinel(settings, client, publisher)`, `await sentinel.run()` until
 `sentinel.stop()`. The process wiring (config → client → broker → health server → signals) is
 in `hyperfleet.sentinel.process`.
@@ -32,6 +36,7 @@ from hyperfleet.client import (
     ForbiddenError,
     HyperFleetClient,
     UnauthorizedError,
+    WatchExpiredError,
 )
 from hyperfleet.sentinel.config import SentinelSettings, selector_search
 from hyperfleet.sentinel.decision import Decision, DecisionError
@@ -83,6 +88,9 @@ class Sentinel:
         self._stop = asyncio.Event()
         self._log = log.bind(resource_type=settings.resource_type, topic=self.topic)
         self._last_progress = time.monotonic()
+        # The poll and the watch stream decide one resource at a time, never both at once.
+        self._deciding = asyncio.Lock()
+        self.watch_events = 0
         self.consecutive_failures = 0
         self.successful_passes = 0
         self.last_pass: PassResult | None = None
@@ -98,6 +106,16 @@ class Sentinel:
             poll_interval=self.settings.poll_interval_seconds,
             search=self._search,
         )
+        follower = asyncio.create_task(self._follow()) if self.settings.watch else None
+        try:
+            await self._poll_loop()
+        finally:
+            if follower is not None:
+                follower.cancel()
+                await asyncio.gather(follower, return_exceptions=True)
+        self._log.info("sentinel stopped")
+
+    async def _poll_loop(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
             try:
@@ -108,7 +126,41 @@ class Sentinel:
                 self.consecutive_failures += 1
                 result = None
             await self._sleep(self._next_wait(result, time.monotonic() - started))
-        self._log.info("sentinel stopped")
+
+    async def _follow(self) -> None:
+        """Decide on every change the watch stream brings; on any failure watch again.
+
+        The stream starts "from now" after every failure: what happened in between is the
+        poll's to find, as it is for a Sentinel without `watch`.
+        """
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                async for event in self._client.watch(
+                    self.settings.resource_type, search=self._search
+                ):
+                    failures = 0
+                    if self._stop.is_set():
+                        return
+                    if event.type == "DELETED":
+                        continue
+                    self.watch_events += 1
+                    await self._handle(event.object)
+            except WatchExpiredError as exc:
+                self._log.info("watch stream expired; watching from now", detail=exc.detail)
+            except BrokerUnavailable as exc:
+                self._m.broker_errors.inc()
+                self._log.error("broker unavailable; watch paused", error=str(exc))
+                failures += 1
+            except (ApiError, ClientConnectionError) as exc:
+                self._m.fetch_errors.inc()
+                self._log.warning("watch stream failed", error=str(exc))
+                failures += 1
+            except Exception:  # noqa: BLE001 - a bug must not end the watch; the poll goes on
+                self._log.exception("watch stream failed unexpectedly")
+                failures += 1
+            backoff = 0.5 * 2 ** max(0, failures - 1) if failures else 0.0
+            await self._sleep(min(backoff, self.settings.error_backoff_max_seconds))
 
     def stop(self) -> None:
         """Ask `run()` to return: the resource in hand is finished, the rest of the pass is not."""
@@ -192,6 +244,10 @@ class Sentinel:
 
     async def _handle(self, resource: Mapping[str, Any]) -> str:
         """`published`, `skipped`, `publish_failed` or `evaluation_failed` for one resource."""
+        async with self._deciding:
+            return await self._decide(resource)
+
+    async def _decide(self, resource: Mapping[str, Any]) -> str:
         now = self._clock()
         rid = resource.get("id")
         try:

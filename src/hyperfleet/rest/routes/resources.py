@@ -25,8 +25,10 @@ from hyperfleet.domain.render import (
 )
 from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
+from hyperfleet.rest.watch import CHANGE_SEQ_HEADER, wants_watch, watch_response
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
 from hyperfleet.services.statuses import StatusService
+from hyperfleet.services.watch import WatchService
 
 JSON = "application/json"
 Handler = Callable[[Request], Awaitable[Response]]
@@ -78,7 +80,9 @@ class KindRoutes:
         desc: EntityDescriptor | None,
         parent: EntityDescriptor | None = None,
         flat: bool = True,
+        watch: WatchService | None = None,
     ) -> None:
+        self.watch = watch
         self.resources = resources
         self.statuses = statuses
         self.desc = desc
@@ -99,6 +103,11 @@ class KindRoutes:
             if self.resources.registry.get(kind_filter) is None:
                 message = f"unknown kind '{kind_filter}'"
                 raise ValidationFailed(message, violations=[Violation("kind", message, "enum")])
+        watching = wants_watch(request)
+        if watching and self.watch is not None:
+            return await self.watch_items(request, kind_filter)
+        # Read before the list: every change up to it is in the list (docs/watch.md).
+        position = self.watch.position() if self.watch is not None else None
         search = request.query_params.get("search")
         bodies, total = await self.resources.list_bodies(
             self.scope(request),
@@ -108,7 +117,18 @@ class KindRoutes:
             size=size,
             kind_filter=kind_filter,
         )
-        return json_response(_list_body(page, bodies, total, fields))
+        response = json_response(_list_body(page, bodies, total, fields))
+        if position is not None:
+            response.headers[CHANGE_SEQ_HEADER] = str(position)
+        return response
+
+    async def watch_items(self, request: Request, kind_filter: str | None) -> Response:
+        assert self.watch is not None  # noqa: S101 - only called when watching is wired
+        scope = self.scope(request)
+        if scope.parent_id is not None:
+            await self.resources.get_body(Scope(scope.parent_desc), scope.parent_id)
+        kind = scope.desc.kind if scope.desc is not None else kind_filter
+        return await watch_response(request, self.watch, kind=kind, owner_id=scope.parent_id)
 
     async def create(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
@@ -212,7 +232,10 @@ def method_route(path: str, handlers: dict[str, Handler]) -> Route:
 
 
 def resource_routes(
-    registry: EntityRegistry, resources: ResourceService, statuses: StatusService
+    registry: EntityRegistry,
+    resources: ResourceService,
+    statuses: StatusService,
+    watch: WatchService | None = None,
 ) -> list[Route]:
     """Every entity route: nested routes first so that flat paths never shadow them."""
     routes: list[Route] = []
@@ -221,12 +244,17 @@ def resource_routes(
             continue
         parent = registry.require(desc.parent_kind)
         nested = KindRoutes(
-            resources=resources, statuses=statuses, desc=desc, parent=parent, flat=False
+            resources=resources,
+            statuses=statuses,
+            desc=desc,
+            parent=parent,
+            flat=False,
+            watch=watch,
         )
         routes += nested.routes(f"{API_BASE}/{parent.plural}/{{parent_id}}/{desc.plural}")
     for desc in registry.kinds:
-        flat = KindRoutes(resources=resources, statuses=statuses, desc=desc, flat=True)
+        flat = KindRoutes(resources=resources, statuses=statuses, desc=desc, flat=True, watch=watch)
         routes += flat.routes(f"{API_BASE}/{desc.plural}")
-    generic = KindRoutes(resources=resources, statuses=statuses, desc=None, flat=True)
+    generic = KindRoutes(resources=resources, statuses=statuses, desc=None, flat=True, watch=watch)
     routes += generic.routes(f"{API_BASE}/resources")
     return routes

@@ -1,0 +1,222 @@
+"""The change feed of one API process: committed changes, in commit order, fanned out in memory.
+
+One feed per process follows the database's change table (`storage/change_feed.py` implements
+the port below) and hands every change to the local watchers' bounded buffers. A watcher that
+falls `buffer_size` events behind is cut off (it must re-list); nobody else waits for it. Live
+delivery costs no database work per watcher; only a resume reads the table, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+_PENDING_RECHECK_SECONDS = 0.02
+"""How soon to look again while transactions that may hold a change number are still open."""
+_RECONNECT_MAX_SECONDS = 5.0
+_FETCH_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One committed change to a resource; bodies are the stored rendered JSON bytes."""
+
+    seq: int
+    op: str
+    kind: str
+    resource_id: str
+    owner_id: str | None
+    old_body: bytes | None
+    new_body: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """A change number and the transactions that may still hold a number at or below it."""
+
+    seq: int
+    open_transactions: tuple[int, ...]
+
+
+class ChangeSource(Protocol):
+    """The change table as the feed reads it."""
+
+    async def connect(self, on_notify: Callable[[], None]) -> None:
+        """Open the dedicated connection and listen for change notifications."""
+
+    async def close(self) -> None: ...
+
+    def is_connected(self) -> bool: ...
+
+    async def horizon(self) -> Horizon:
+        """The newest change number handed out, with the transactions still open now."""
+
+    async def any_open(self, transactions: Sequence[int]) -> bool:
+        """Whether any of these transactions is still in progress."""
+
+    async def changes(self, after: int, through: int, limit: int) -> list[Change]:
+        """Changes with `after < seq <= through`, oldest first, at most `limit`."""
+
+
+class ChangeHistory(Protocol):
+    """Reads and pruning of the change table through the pool (resumes, retention)."""
+
+    async def changes(self, after: int, through: int, limit: int) -> list[Change]: ...
+
+    async def pruned_through(self) -> int:
+        """Changes at or below this number may have been deleted."""
+
+    async def newest(self) -> int:
+        """The newest change number ever handed out (0 for none)."""
+
+    async def prune(self, older_than_seconds: float, through: int) -> int:
+        """Delete changes older than the window (never past `through`); the new marker."""
+
+
+@dataclass(eq=False)
+class Subscription:
+    """One watcher's bounded buffer of changes, filled by the feed, drained by its stream."""
+
+    limit: int
+    start: int
+    """The feed position when it subscribed: every later change reaches this buffer."""
+    items: deque[Change] = field(default_factory=deque)
+    overflowed: bool = False
+    closed: bool = False
+    _ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def offer(self, change: Change) -> bool:
+        """Queue a change; False (and the subscription is cut off) when the buffer is full."""
+        if len(self.items) >= self.limit:
+            self.overflowed = True
+            self.items.clear()
+            self._ready.set()
+            return False
+        self.items.append(change)
+        self._ready.set()
+        return True
+
+    async def wait(self, seconds: float) -> bool:
+        """Wait up to `seconds` for something to drain; False when nothing came."""
+        if self.items or self.overflowed or self.closed:
+            return True
+        self._ready.clear()
+        try:
+            async with asyncio.timeout(seconds):
+                await self._ready.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    def drain(self) -> list[Change]:
+        out = list(self.items)
+        self.items.clear()
+        return out
+
+
+class ChangeFeed:
+    """Follows the change table and fans changes out to this process's subscriptions."""
+
+    def __init__(self, *, buffer_size: int, poll_seconds: float) -> None:
+        self.buffer_size = buffer_size
+        self.poll_seconds = poll_seconds
+        self.position = 0
+        """Every change at or below this number is committed and has been fanned out."""
+        self.ready = asyncio.Event()
+        self._subscriptions: set[Subscription] = set()
+        self._wake = asyncio.Event()
+
+    @property
+    def watchers(self) -> int:
+        return len(self._subscriptions)
+
+    def subscribe(self) -> Subscription:
+        sub = Subscription(limit=self.buffer_size, start=self.position)
+        self._subscriptions.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        sub.closed = True
+        sub._ready.set()  # noqa: SLF001 - wake a stream waiting on it
+        self._subscriptions.discard(sub)
+
+    def close_all(self) -> None:
+        """End every watcher's stream (shutdown: clients resume elsewhere with their ids)."""
+        for sub in list(self._subscriptions):
+            self.unsubscribe(sub)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def publish(self, changes: Sequence[Change], through: int) -> None:
+        """Hand committed changes (seq order, all at or below `through`) to every watcher."""
+        for change in changes:
+            for sub in list(self._subscriptions):
+                if not sub.offer(change):
+                    self._subscriptions.discard(sub)
+        self.position = max(self.position, through)
+
+    async def run(self, source: ChangeSource) -> None:
+        """Follow the source until cancelled, reconnecting after connection loss."""
+        delay = 0.1
+        while True:
+            try:
+                if not source.is_connected():
+                    await source.connect(self.wake)
+                    delay = 0.1
+                await self._follow(source)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure: reconnect and carry on
+                log.warning("change feed interrupted; reconnecting", error=str(exc))
+                with contextlib.suppress(Exception):
+                    await source.close()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RECONNECT_MAX_SECONDS)
+
+    async def _follow(self, source: ChangeSource) -> None:
+        first = not self.ready.is_set()
+        while True:
+            self._wake.clear()
+            horizon = await source.horizon()
+            while horizon.open_transactions and await source.any_open(horizon.open_transactions):
+                await self._sleep(_PENDING_RECHECK_SECONDS)
+            if first:
+                # Watching starts from now: what was committed before start is in the lists.
+                self.position = max(self.position, horizon.seq)
+                self.ready.set()
+                first = False
+            while horizon.seq > self.position:
+                batch = await source.changes(self.position, horizon.seq, _FETCH_BATCH)
+                through = batch[-1].seq if len(batch) == _FETCH_BATCH else horizon.seq
+                self.publish(batch, through)
+            if not self._wake.is_set():
+                await self._sleep(self.poll_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+
+async def prune_forever(
+    history: ChangeHistory, feed: ChangeFeed, *, retention_seconds: float, interval: float
+) -> None:
+    """Delete changes past the retention window every `interval` seconds (idempotent)."""
+    while True:
+        try:
+            if feed.ready.is_set():
+                await history.prune(retention_seconds, feed.position)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pruning retries on its next round
+            log.warning("change feed pruning failed", error=str(exc))
+        await asyncio.sleep(interval)

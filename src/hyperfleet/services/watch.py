@@ -1,0 +1,158 @@
+"""Watch use case: one watcher's events, resumed from an event id, filtered like its list.
+
+A watcher first subscribes to the live feed (so nothing committed from then on can be missed),
+then back-fills what it missed from the change table up to the position it subscribed at, then
+drains its live buffer, skipping what the back-fill already covered. Ids only ever increase.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Final
+
+from hyperfleet.domain.search import Node
+from hyperfleet.domain.search_eval import decode_body, matches
+from hyperfleet.errors import Unavailable, WatchExpired
+from hyperfleet.services.change_feed import Change, ChangeFeed, ChangeHistory, Subscription
+
+_BACKFILL_BATCH: Final = 500
+_READY_WAIT_SECONDS: Final = 10.0
+
+ADDED: Final = "ADDED"
+MODIFIED: Final = "MODIFIED"
+DELETED: Final = "DELETED"
+
+
+@dataclass(frozen=True, slots=True)
+class WatchFilter:
+    """What one watcher sees: a kind (None: any), a parent (None: any) and a search."""
+
+    kind: str | None
+    owner_id: str | None
+    search: Node | None
+
+    def event_for(self, change: Change) -> tuple[str, bytes] | None:
+        """(type, object) this watcher gets for `change`, or None.
+
+        An object that starts matching is ADDED, one that stops matching is DELETED (with the
+        new body; the old one on a hard delete), one that matches before and after MODIFIED.
+        """
+        if self.kind is not None and change.kind != self.kind:
+            return None
+        if self.owner_id is not None and change.owner_id != self.owner_id:
+            return None
+        was = change.old_body is not None and self._matches(change.old_body)
+        now = change.new_body is not None and self._matches(change.new_body)
+        if was and now:
+            return MODIFIED, change.new_body or b""
+        if now:
+            return ADDED, change.new_body or b""
+        if was:
+            return DELETED, change.new_body or change.old_body or b""
+        return None
+
+    def _matches(self, body: bytes) -> bool:
+        return self.search is None or matches(self.search, decode_body(body))
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    seq: int
+    type: str
+    object: bytes
+
+
+HEARTBEAT: Final = None
+"""Yielded when the stream has been idle for a heartbeat interval."""
+
+
+class WatchService:
+    def __init__(
+        self, feed: ChangeFeed, history: Callable[[], ChangeHistory | None], *, heartbeat: float
+    ) -> None:
+        self.feed = feed
+        self._history = history
+        self.heartbeat = heartbeat
+
+    def position(self) -> int | None:
+        """The feed position (every change at or below it is in any list read afterwards)."""
+        return self.feed.position if self.feed.ready.is_set() else None
+
+    def history(self) -> ChangeHistory:
+        history = self._history()
+        if history is None:
+            raise Unavailable("the change feed is not started")
+        return history
+
+    async def events(
+        self, watch: WatchFilter, *, last_event_id: int | None
+    ) -> AsyncIterator[WatchEvent | None]:
+        """Events for `watch` after `last_event_id` (None: from now); None is a heartbeat.
+
+        Raises WatchExpired when the stream cannot continue: the id is older than the
+        retention window or unknown, or this watcher fell a whole buffer behind.
+        """
+        if not self.feed.ready.is_set():
+            try:
+                async with asyncio.timeout(_READY_WAIT_SECONDS):
+                    await self.feed.ready.wait()
+            except TimeoutError:
+                raise Unavailable("the change feed is not ready yet") from None
+        sub = self.feed.subscribe()
+        try:
+            sent = sub.start
+            if last_event_id is not None:
+                async for missed in self._backfill(watch, last_event_id, sub.start):
+                    yield missed
+                sent = max(sub.start, last_event_id)
+            async for event in self._live(watch, sub, sent):
+                yield event
+        finally:
+            self.feed.unsubscribe(sub)
+
+    async def _live(
+        self, watch: WatchFilter, sub: Subscription, sent: int
+    ) -> AsyncIterator[WatchEvent | None]:
+        while True:
+            if sub.overflowed:
+                raise WatchExpired(
+                    "the watcher fell too far behind; list again and watch from there",
+                    extensions={"reason": "buffer_overflow"},
+                )
+            if not await sub.wait(self.heartbeat):
+                yield HEARTBEAT
+                continue
+            if sub.closed:
+                return
+            for change in sub.drain():
+                if change.seq <= sent:
+                    continue
+                sent = change.seq
+                found = watch.event_for(change)
+                if found is not None:
+                    yield WatchEvent(change.seq, *found)
+
+    async def _backfill(
+        self, watch: WatchFilter, after: int, through: int
+    ) -> AsyncIterator[WatchEvent]:
+        history = self.history()
+        if after > through and after > await history.newest():
+            raise WatchExpired(
+                f"event id {after} was never issued by this server; list again",
+                extensions={"reason": "unknown_id"},
+            )
+        while after < through:
+            batch = await history.changes(after, through, _BACKFILL_BATCH)
+            # Read after the rows: if pruning got past `after`, the rows may be incomplete.
+            if await history.pruned_through() > after:
+                raise WatchExpired(
+                    "the changes after this event id are past the retention window; list again",
+                    extensions={"reason": "expired"},
+                )
+            for change in batch:
+                found = watch.event_for(change)
+                if found is not None:
+                    yield WatchEvent(change.seq, *found)
+            after = batch[-1].seq if len(batch) == _BACKFILL_BATCH else through

@@ -1,0 +1,160 @@
+"""Watch filtering, per-watcher buffers and the feed's fan-out, with a fake change source."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+import msgspec
+import pytest
+
+from hyperfleet.domain.search import parse_search
+from hyperfleet.errors import WatchExpired
+from hyperfleet.services.change_feed import Change, ChangeFeed, Horizon, Subscription
+from hyperfleet.services.watch import WatchFilter, WatchService
+
+
+def body(env: str, kind: str = "Cluster") -> bytes:
+    return msgspec.json.encode({"id": "r1", "kind": kind, "labels": {"env": env}})
+
+
+def change(seq: int, op: str, old: bytes | None, new: bytes | None, **kw: str) -> Change:
+    return Change(seq, op, kw.get("kind", "Cluster"), "r1", kw.get("owner"), old, new)
+
+
+PROD = WatchFilter("Cluster", None, parse_search("labels.env = 'prod'"))
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        (change(1, "ADDED", None, body("prod")), ("ADDED", body("prod"))),
+        (change(1, "ADDED", None, body("dev")), None),
+        (change(1, "MODIFIED", body("prod"), body("prod")), ("MODIFIED", body("prod"))),
+        (change(1, "MODIFIED", body("dev"), body("prod")), ("ADDED", body("prod"))),
+        (change(1, "MODIFIED", body("prod"), body("dev")), ("DELETED", body("dev"))),
+        (change(1, "MODIFIED", body("dev"), body("dev")), None),
+        (change(1, "DELETED", body("prod"), None), ("DELETED", body("prod"))),
+        (change(1, "DELETED", body("dev"), None), None),
+        (change(1, "ADDED", None, body("prod"), kind="NodePool"), None),
+    ],
+)
+def test_events_follow_the_search_before_and_after(
+    item: Change, expected: tuple[str, bytes] | None
+) -> None:
+    assert PROD.event_for(item) == expected
+
+
+def test_parent_scope() -> None:
+    nested = WatchFilter("NodePool", "p1", None)
+    assert nested.event_for(change(1, "ADDED", None, b"{}", kind="NodePool", owner="p1"))
+    assert nested.event_for(change(1, "ADDED", None, b"{}", kind="NodePool", owner="p2")) is None
+    assert WatchFilter(None, None, None).event_for(change(1, "ADDED", None, b"{}", kind="X"))
+
+
+def test_a_full_buffer_cuts_the_subscription_off() -> None:
+    sub = Subscription(limit=2, start=0)
+    assert sub.offer(change(1, "ADDED", None, b"{}"))
+    assert sub.offer(change(2, "ADDED", None, b"{}"))
+    assert not sub.offer(change(3, "ADDED", None, b"{}"))
+    assert sub.overflowed
+    assert sub.drain() == []
+
+
+def test_overflow_removes_only_that_watcher_from_the_feed() -> None:
+    feed = ChangeFeed(buffer_size=1, poll_seconds=1)
+    slow, fast = feed.subscribe(), feed.subscribe()
+    feed.publish([change(1, "ADDED", None, b"{}")], 1)
+    fast.drain()
+    feed.publish([change(2, "ADDED", None, b"{}")], 2)
+    assert slow.overflowed
+    assert not fast.overflowed
+    assert feed.watchers == 1
+    assert feed.position == 2
+
+
+class FakeSource:
+    """Changes appear when `add` is called; one open transaction can be held."""
+
+    def __init__(self) -> None:
+        self.rows: list[Change] = []
+        self.open: set[int] = set()
+        self.notify: Callable[[], None] = lambda: None
+        self.connected = False
+
+    async def connect(self, on_notify: Callable[[], None]) -> None:
+        self.notify = on_notify
+        self.connected = True
+
+    async def close(self) -> None:
+        self.connected = False
+
+    def is_connected(self) -> bool:
+        return self.connected
+
+    async def horizon(self) -> Horizon:
+        return Horizon(max((c.seq for c in self.rows), default=0), tuple(self.open))
+
+    async def any_open(self, transactions: Sequence[int]) -> bool:
+        return bool(self.open & set(transactions))
+
+    async def changes(self, after: int, through: int, limit: int) -> list[Change]:
+        return [c for c in self.rows if after < c.seq <= through][:limit]
+
+    def add(self, item: Change) -> None:
+        self.rows.append(item)
+        self.notify()
+
+
+class FakeHistory(FakeSource):
+    pruned = 0
+
+    async def pruned_through(self) -> int:
+        return self.pruned
+
+    async def newest(self) -> int:
+        return max((c.seq for c in self.rows), default=0)
+
+    async def prune(self, older_than_seconds: float, through: int) -> int:
+        if older_than_seconds <= 0:
+            self.pruned = max(self.pruned, through)
+        return self.pruned
+
+
+async def next_event(events: object) -> object:
+    return await asyncio.wait_for(events.__anext__(), 30)  # type: ignore[attr-defined]
+
+
+async def test_feed_waits_for_open_transactions_and_resumes_from_history() -> None:
+    source = FakeHistory()
+    feed = ChangeFeed(buffer_size=10, poll_seconds=0.05)
+    task = asyncio.create_task(feed.run(source))
+    try:
+        await asyncio.wait_for(feed.ready.wait(), 30)
+        service = WatchService(feed, lambda: source, heartbeat=30)
+        live = service.events(WatchFilter(None, None, None), last_event_id=None)
+        pending = asyncio.ensure_future(next_event(live))
+        source.open = {7}
+        source.add(change(1, "ADDED", None, b'{"n":1}'))
+        await asyncio.sleep(0.2)
+        assert not pending.done()  # transaction 7 may still hold a number below 1
+        source.open = set()
+        source.notify()
+        first = await pending
+        assert first.seq == 1  # type: ignore[attr-defined]
+        source.add(change(2, "MODIFIED", b'{"n":1}', b'{"n":2}'))
+        assert (await next_event(live)).seq == 2  # type: ignore[attr-defined]
+        await live.aclose()  # type: ignore[attr-defined]
+        assert feed.watchers == 0
+
+        resumed = service.events(WatchFilter(None, None, None), last_event_id=1)
+        assert (await next_event(resumed)).seq == 2  # type: ignore[attr-defined]
+        await resumed.aclose()  # type: ignore[attr-defined]
+
+        source.pruned = 2
+        expired = service.events(WatchFilter(None, None, None), last_event_id=1)
+        with pytest.raises(WatchExpired):
+            await next_event(expired)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
