@@ -1,4 +1,4 @@
-"""`hyperfleet` command line: serve, migrate, config validate, and the client commands.
+"""`hyperfleet` command line: serve, migrate, config validate, demo, and the client commands.
 
 Settings are loaded once here and passed down; this module holds no rules of its own.
 """
@@ -17,12 +17,14 @@ from hyperfleet import __version__
 from hyperfleet.cli import adapter_cmd
 from hyperfleet.cli import client as client_commands
 from hyperfleet.cli.common import run_async
+from hyperfleet.cli.demo import demo
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import ConfigError, Settings, load_settings, unknown_env_vars
 
 app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
+app.command()(demo)
 app.command("sentinel")(sentinel_command)
 app.command("adapter")(adapter_cmd.adapter)
 client_commands.register(app, config_app)
