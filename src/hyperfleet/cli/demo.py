@@ -31,7 +31,7 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
     ] = None,
 ) -> None:
     """Run the whole loop locally; a new cluster reaches phase Ready within seconds."""
-    from hyperfleet.cli.main import _run
+    from hyperfleet.cli.common import run_async
     from hyperfleet.demo.configuration import unknown_parts
     from hyperfleet.demo.loop import DemoOptions, run_demo
     from hyperfleet.logs import configure_logging
@@ -50,7 +50,7 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
         nonlocal exit_code
         exit_code = await run_demo(settings, options)
 
-    _run(main())
+    run_async(main())
     raise typer.Exit(exit_code)
 
 
