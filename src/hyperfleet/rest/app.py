@@ -30,6 +30,7 @@ from hyperfleet.errors import (
     Unavailable,
 )
 from hyperfleet.rest.auth import JwtVerifier
+from hyperfleet.rest.console import console_routes
 from hyperfleet.rest.metrics import Metrics
 from hyperfleet.rest.middleware import RequestMiddleware
 from hyperfleet.rest.openapi import build_document
@@ -314,6 +315,7 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
         routes=[
             *operation_routes(state),
             *resource_routes(registry, resources, statuses, watch),
+            *console_routes(settings),
         ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics, verifier=verifier)],
         exception_handlers={HTTPException: _http_exception, HyperFleetError: _hyperfleet_error},
