@@ -515,8 +515,7 @@ async function loadResource(id) {
       watchFrom(`/resources?${query({ watch: "true", search })}`, resp.headers, {
         onEvent: (event) => {
           if (event.type === "DELETED" && event.object.id === id) {
-            $("resource-message").textContent = `${resource.kind} ${resource.name} is gone.`;
-            $("resource-view").dataset.gone = "true";
+            markGone(`${resource.kind} ${resource.name} is gone.`);
             return;
           }
           scheduleResourceReload(id);
@@ -526,16 +525,25 @@ async function loadResource(id) {
     }
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
-      $("resource-message").textContent = "This resource does not exist (any more).";
-      $("resource-view").dataset.gone = "true";
+      markGone("This resource does not exist (any more).");
     } else {
       report(err, $("resource-message"));
     }
   }
 }
 
+/** The viewed resource no longer exists: say so, stop following it, offer no actions. */
+function markGone(message) {
+  stopWatch();
+  $("resource-message").textContent = message;
+  $("resource-view").dataset.gone = "true";
+  for (const id of ["edit-resource", "new-nodepool", "delete-resource", "force-delete-resource"]) {
+    $(id).disabled = true;
+  }
+}
+
 function scheduleResourceReload(id) {
-  if (view.reloadTimer) return;
+  if (view.reloadTimer || $("resource-view").dataset.gone) return;
   view.reloadTimer = setTimeout(() => {
     view.reloadTimer = null;
     if (view.id === id && !$("resource-view").hidden) loadResource(id);
@@ -646,6 +654,7 @@ function renderResource(resource, statuses, history, children) {
     );
   }
 
+  for (const button of ["new-nodepool", "delete-resource", "force-delete-resource"]) $(button).disabled = false;
   $("edit-resource").disabled = Boolean(resource.deleted_time);
   $("delete-resource").hidden = Boolean(resource.deleted_time);
   $("force-delete-resource").hidden = !resource.deleted_time;
@@ -776,8 +785,12 @@ $("confirm-form").addEventListener("submit", async (event) => {
       await api(r.href, { method: "DELETE" });
     }
     $("confirm-dialog").close();
-    $("resource-message").textContent = confirmation.force ? `${r.name} was force-deleted.` : `Deleting ${r.name}…`;
-    loadResource(r.id);
+    if (confirmation.force) {
+      markGone(`${r.kind} ${r.name} was force-deleted.`);
+    } else {
+      $("resource-message").textContent = `Deleting ${r.name}…`;
+      loadResource(r.id);
+    }
   } catch (err) {
     if (err instanceof ApiError && (err.problem.errors || []).some((e) => e.field === "reason")) {
       $("error-reason").textContent = err.message;
