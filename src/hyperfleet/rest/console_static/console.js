@@ -363,10 +363,11 @@ function applyFleetEvent({ type, object }) {
   const row = fleet.rows.get(object.id);
   const body = $("fleet-rows");
   if (type === "DELETED") {
+    // Gone, or no longer matching the search: either way it left the list.
+    fleet.total = Math.max(0, fleet.total - 1);
     if (row) {
       row.remove();
       fleet.rows.delete(object.id);
-      fleet.total = Math.max(0, fleet.total - 1);
     }
   } else if (row) {
     const fresh = clusterRow(object);
