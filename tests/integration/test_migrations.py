@@ -24,6 +24,8 @@ EXPECTED_TABLES = {
     "adapter_statuses",
     "phase_history",
     "schema_migrations",
+    "resource_changes",
+    "change_feed_state",
 }
 
 

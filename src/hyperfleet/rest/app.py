@@ -73,6 +73,8 @@ class AppState:
     started: bool = False
     shutting_down: bool = False
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    daemons: set[asyncio.Task[Any]] = field(default_factory=set)
+    """Tasks that run for the process's life (the change feed), not jobs that finish."""
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         """Run a background job, keeping a reference until it ends; failures are logged."""
@@ -85,6 +87,12 @@ class AppState:
                 log.error("background job failed", job=name, error=str(t.exception()))
 
         task.add_done_callback(done)
+
+    def spawn_daemon(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        """Run a task for the process's life; cancelled at shutdown."""
+        task = asyncio.create_task(coro, name=name)
+        self.daemons.add(task)
+        task.add_done_callback(self.daemons.discard)
 
     def end_watches(self) -> None:
         """End every open watch stream, so that a graceful shutdown does not wait on them."""
@@ -218,8 +226,8 @@ def _lifespan(
         source = SqlChangeSource(database_url)
         if state.feed is not None:
             state.history = SqlChangeHistory(state.pool)
-            state.spawn(state.feed.run(source), "change-feed")
-            state.spawn(
+            state.spawn_daemon(state.feed.run(source), "change-feed")
+            state.spawn_daemon(
                 prune_forever(
                     state.history,
                     state.feed,
@@ -248,9 +256,11 @@ def _lifespan(
             yield
         finally:
             state.shutting_down = True
-            for task in list(state.tasks):
+            state.end_watches()
+            running = [*state.tasks, *state.daemons]
+            for task in running:
                 task.cancel()
-            await asyncio.gather(*state.tasks, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
             await source.close()
             await state.pool.close()
             state.uow = None

@@ -13,9 +13,12 @@ import contextlib
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from functools import cached_property
+from typing import Any, Protocol
 
 import structlog
+
+from hyperfleet.domain.search_eval import decode_body
 
 log = structlog.get_logger(__name__)
 
@@ -25,7 +28,7 @@ _RECONNECT_MAX_SECONDS = 5.0
 _FETCH_BATCH = 1000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Change:
     """One committed change to a resource; bodies are the stored rendered JSON bytes."""
 
@@ -36,6 +39,15 @@ class Change:
     owner_id: str | None
     old_body: bytes | None
     new_body: bytes | None
+
+    # Decoded once per change, however many watchers filter it.
+    @cached_property
+    def old_value(self) -> dict[str, Any] | None:
+        return decode_body(self.old_body) if self.old_body is not None else None
+
+    @cached_property
+    def new_value(self) -> dict[str, Any] | None:
+        return decode_body(self.new_body) if self.new_body is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,19 +93,43 @@ class ChangeHistory(Protocol):
         """Delete changes older than the window (never past `through`); the new marker."""
 
 
+Classify = Callable[[Change], tuple[str, bytes] | None]
+"""What one watcher makes of a change: (event type, object), or None when it is not its concern."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A change as one watcher sees it."""
+
+    seq: int
+    type: str
+    object: bytes
+
+
+def _everything(change: Change) -> tuple[str, bytes] | None:
+    return change.op, change.new_body or change.old_body or b""
+
+
 @dataclass(eq=False)
 class Subscription:
-    """One watcher's bounded buffer of changes, filled by the feed, drained by its stream."""
+    """One watcher's bounded buffer, filled by the feed, drained by its stream.
+
+    The feed classifies each change for the watcher before queueing it, once per distinct
+    `key` (watchers with the same scope and search share one evaluation), so a watcher whose
+    filter rejects a change is not even woken.
+    """
 
     limit: int
     start: int
     """The feed position when it subscribed: every later change reaches this buffer."""
-    items: deque[Change] = field(default_factory=deque)
+    classify: Classify = _everything
+    key: object = None
+    items: deque[Delivery] = field(default_factory=deque)
     overflowed: bool = False
     closed: bool = False
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, change: Change) -> bool:
+    def offer(self, change: Delivery) -> bool:
         """Queue a change; False (and the subscription is cut off) when the buffer is full."""
         if len(self.items) >= self.limit:
             self.overflowed = True
@@ -116,7 +152,7 @@ class Subscription:
             return False
         return True
 
-    def drain(self) -> list[Change]:
+    def drain(self) -> list[Delivery]:
         out = list(self.items)
         self.items.clear()
         return out
@@ -138,8 +174,9 @@ class ChangeFeed:
     def watchers(self) -> int:
         return len(self._subscriptions)
 
-    def subscribe(self) -> Subscription:
-        sub = Subscription(limit=self.buffer_size, start=self.position)
+    def subscribe(self, classify: Classify = _everything, key: object = None) -> Subscription:
+        """A buffer for every change after the current position, as `classify` sees it."""
+        sub = Subscription(limit=self.buffer_size, start=self.position, classify=classify, key=key)
         self._subscriptions.add(sub)
         return sub
 
@@ -159,8 +196,13 @@ class ChangeFeed:
     def publish(self, changes: Sequence[Change], through: int) -> None:
         """Hand committed changes (seq order, all at or below `through`) to every watcher."""
         for change in changes:
+            seen: dict[object, tuple[str, bytes] | None] = {}
             for sub in list(self._subscriptions):
-                if not sub.offer(change):
+                if sub.key is not None and sub.key in seen:
+                    found = seen[sub.key]
+                else:
+                    found = seen[sub.key] = sub.classify(change)
+                if found is not None and not sub.offer(Delivery(change.seq, *found)):
                     self._subscriptions.discard(sub)
         self.position = max(self.position, through)
 

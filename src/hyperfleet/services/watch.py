@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from hyperfleet.domain.search import Node
-from hyperfleet.domain.search_eval import decode_body, matches
+from hyperfleet.domain.search_eval import matches
 from hyperfleet.errors import Unavailable, WatchExpired
 from hyperfleet.services.change_feed import Change, ChangeFeed, ChangeHistory, Subscription
 
@@ -43,8 +43,12 @@ class WatchFilter:
             return None
         if self.owner_id is not None and change.owner_id != self.owner_id:
             return None
-        was = change.old_body is not None and self._matches(change.old_body)
-        now = change.new_body is not None and self._matches(change.new_body)
+        if self.search is None:
+            was, now = change.old_body is not None, change.new_body is not None
+        else:
+            old, new = change.old_value, change.new_value
+            was = old is not None and matches(self.search, old)
+            now = new is not None and matches(self.search, new)
         if was and now:
             return MODIFIED, change.new_body or b""
         if now:
@@ -52,9 +56,6 @@ class WatchFilter:
         if was:
             return DELETED, change.new_body or change.old_body or b""
         return None
-
-    def _matches(self, body: bytes) -> bool:
-        return self.search is None or matches(self.search, decode_body(body))
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,21 +101,19 @@ class WatchService:
                     await self.feed.ready.wait()
             except TimeoutError:
                 raise Unavailable("the change feed is not ready yet") from None
-        sub = self.feed.subscribe()
+        sub = self.feed.subscribe(watch.event_for, key=watch)
         try:
             sent = sub.start
             if last_event_id is not None:
                 async for missed in self._backfill(watch, last_event_id, sub.start):
                     yield missed
                 sent = max(sub.start, last_event_id)
-            async for event in self._live(watch, sub, sent):
+            async for event in self._live(sub, sent):
                 yield event
         finally:
             self.feed.unsubscribe(sub)
 
-    async def _live(
-        self, watch: WatchFilter, sub: Subscription, sent: int
-    ) -> AsyncIterator[WatchEvent | None]:
+    async def _live(self, sub: Subscription, sent: int) -> AsyncIterator[WatchEvent | None]:
         while True:
             if sub.overflowed:
                 raise WatchExpired(
@@ -126,13 +125,11 @@ class WatchService:
                 continue
             if sub.closed:
                 return
-            for change in sub.drain():
-                if change.seq <= sent:
+            for item in sub.drain():
+                if item.seq <= sent:
                     continue
-                sent = change.seq
-                found = watch.event_for(change)
-                if found is not None:
-                    yield WatchEvent(change.seq, *found)
+                sent = item.seq
+                yield WatchEvent(item.seq, item.type, item.object)
 
     async def _backfill(
         self, watch: WatchFilter, after: int, through: int

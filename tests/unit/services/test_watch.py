@@ -10,7 +10,13 @@ import pytest
 
 from hyperfleet.domain.search import parse_search
 from hyperfleet.errors import WatchExpired
-from hyperfleet.services.change_feed import Change, ChangeFeed, Horizon, Subscription
+from hyperfleet.services.change_feed import (
+    Change,
+    ChangeFeed,
+    Delivery,
+    Horizon,
+    Subscription,
+)
 from hyperfleet.services.watch import WatchFilter, WatchService
 
 
@@ -54,9 +60,9 @@ def test_parent_scope() -> None:
 
 def test_a_full_buffer_cuts_the_subscription_off() -> None:
     sub = Subscription(limit=2, start=0)
-    assert sub.offer(change(1, "ADDED", None, b"{}"))
-    assert sub.offer(change(2, "ADDED", None, b"{}"))
-    assert not sub.offer(change(3, "ADDED", None, b"{}"))
+    assert sub.offer(Delivery(1, "ADDED", b"{}"))
+    assert sub.offer(Delivery(2, "ADDED", b"{}"))
+    assert not sub.offer(Delivery(3, "ADDED", b"{}"))
     assert sub.overflowed
     assert sub.drain() == []
 
@@ -71,6 +77,21 @@ def test_overflow_removes_only_that_watcher_from_the_feed() -> None:
     assert not fast.overflowed
     assert feed.watchers == 1
     assert feed.position == 2
+
+
+def test_watchers_are_woken_only_for_changes_they_see() -> None:
+    feed = ChangeFeed(buffer_size=10, poll_seconds=1)
+    calls: list[int] = []
+
+    def prod_only(item: Change) -> tuple[str, bytes] | None:
+        calls.append(item.seq)
+        return PROD.event_for(item)
+
+    subs = [feed.subscribe(prod_only, key=PROD) for _ in range(100)]
+    feed.publish([change(1, "ADDED", None, body("dev"))], 1)
+    feed.publish([change(2, "ADDED", None, body("prod"))], 2)
+    assert calls == [1, 2]  # one evaluation per change for all 100 watchers with one filter
+    assert all(s.drain() == [Delivery(2, "ADDED", body("prod"))] for s in subs)
 
 
 class FakeSource:
