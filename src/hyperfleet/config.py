@@ -101,6 +101,11 @@ class WatchSettings(_Section):
     """How often each process deletes changes older than the retention window."""
 
 
+class ConsoleSettings(_Section):
+    enabled: bool = True
+    """Serve the fleet console (a browser UI over this API) at `/console`."""
+
+
 class AdapterConfig(_Section):
     """`adapters.<name>`: the adapter's contract."""
 
@@ -174,6 +179,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     metrics: MetricsSettings = MetricsSettings()
     watch: WatchSettings = WatchSettings()
+    console: ConsoleSettings = ConsoleSettings()
     entities: list[EntityConfig] = Field(default_factory=list)
     """Entity kinds: entries for Cluster/NodePool override only the keys they set."""
     aggregation_config: str | None = None

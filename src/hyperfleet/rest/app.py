@@ -29,6 +29,7 @@ from hyperfleet.errors import (
     Timeout,
     Unavailable,
 )
+from hyperfleet.rest.console import console_routes
 from hyperfleet.rest.metrics import Metrics
 from hyperfleet.rest.middleware import RequestMiddleware
 from hyperfleet.rest.openapi import build_document
@@ -329,7 +330,11 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
 
     app = Starlette(
         # The entity table first: it is one lookup and serves nearly every request.
-        routes=[*resource_routes(registry, resources, statuses, watch), *operation_routes(state)],
+        routes=[
+            *resource_routes(registry, resources, statuses, watch),
+            *operation_routes(state),
+            *console_routes(settings),
+        ],
         middleware=[Middleware(RequestMiddleware, metrics=metrics, verifier=verifier)],
         exception_handlers={HTTPException: _http_exception, HyperFleetError: _hyperfleet_error},
         lifespan=_lifespan(
