@@ -21,6 +21,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hyperfleet.domain.model import GenerationPolicy, OnParentDelete, ReasonFormat
+from hyperfleet.domain.roles import RoleName
 
 ENV_PREFIX = "HYPERFLEET_"
 
@@ -74,6 +75,20 @@ class AuthSettings(_Section):
     """Clock skew tolerated on `exp`/`nbf`."""
     jwks_refresh_seconds: int = Field(default=300, ge=1)
     """How often the key set is re-read."""
+    roles_claim: str = Field(default="roles", min_length=1)
+    """Claim (a list of strings; a dotted path reaches a nested one) naming the caller's roles."""
+    default_roles: list[RoleName] = Field(default_factory=lambda: list[RoleName](["admin"]))
+    """Roles of a token without the `roles_claim` claim (`[]`: such tokens may do nothing)."""
+    role_mapping: dict[str, RoleName] = Field(default_factory=dict)
+    """Claim value → role, e.g. `{fleet-admins: admin}`; when set, only its keys count."""
+
+    @field_validator("role_mapping")
+    @classmethod
+    def _claim_values_not_blank(cls, value: dict[str, RoleName]) -> dict[str, RoleName]:
+        if any(not key.strip() for key in value):
+            msg = "claim values must not be empty"
+            raise ValueError(msg)
+        return value
 
 
 class LoggingSettings(_Section):
