@@ -19,6 +19,8 @@ __all__ = [
     "Role",
     "RoleName",
     "granting_role",
+    "granting_roles",
+    "interned",
     "needed_role",
     "roles_from_claim",
 ]
@@ -70,16 +72,48 @@ def needed_role(permission: Permission) -> Role:
     return _NEEDED[permission]
 
 
-@cache
 def granting_role(roles: frozenset[Role], permission: Permission) -> Role | None:
-    """The least privileged of `roles` that grants `permission`, or None if none does.
-
-    Cached: there are 16 role sets and 4 permissions, and this runs on every API request.
-    """
+    """The least privileged of `roles` that grants `permission`, or None if none does."""
     for role in Role:
         if role in roles and permission in GRANTS[role]:
             return role
     return None
+
+
+def _every_role_set() -> dict[frozenset[Role], frozenset[Role]]:
+    members = list(Role)
+    sets = (
+        frozenset(m for i, m in enumerate(members) if mask >> i & 1)
+        for mask in range(1 << len(members))
+    )
+    interned = {s: s for s in sets}
+    interned[ALL_ROLES] = ALL_ROLES
+    interned[NO_ROLES] = NO_ROLES
+    return interned
+
+
+_INTERNED: Final = _every_role_set()
+
+
+def interned(roles: frozenset[Role]) -> frozenset[Role]:
+    """The one shared instance equal to `roles`.
+
+    The check of every request looks the caller's set up in `granting_roles`: with the same
+    instance as the key, the lookup stops at identity instead of comparing the sets member by
+    member (each member's hash is Python code: `Enum.__hash__`).
+    """
+    return _INTERNED[roles]
+
+
+@cache
+def granting_roles(permission: Permission) -> Mapping[frozenset[Role], Role]:
+    """`granting_role(roles, permission)` for every set of roles that has one."""
+    table: dict[frozenset[Role], Role] = {}
+    for roles in _INTERNED.values():
+        role = granting_role(roles, permission)
+        if role is not None:
+            table[roles] = role
+    return table
 
 
 def roles_from_claim(
@@ -98,7 +132,7 @@ def roles_from_claim(
     non-strings, other types) grants nothing: such a token is authenticated but forbidden.
     """
     if not present:
-        return default
+        return interned(default)
     items: list[object] = (
         [value] if isinstance(value, str) else (list(value) if isinstance(value, list) else [])
     )
@@ -109,7 +143,7 @@ def roles_from_claim(
         role = mapping.get(item) if mapping else _BY_NAME.get(item)
         if role is not None:
             roles.add(role)
-    return frozenset(roles)
+    return interned(frozenset(roles))
 
 
 _BY_NAME: Final = {role.value: role for role in Role}

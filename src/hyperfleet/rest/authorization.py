@@ -14,7 +14,7 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hyperfleet.domain.roles import NO_ROLES, Permission, granting_role, needed_role
+from hyperfleet.domain.roles import NO_ROLES, Permission, Role, granting_roles, needed_role
 from hyperfleet.errors import Forbidden
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -46,7 +46,13 @@ def authorize(state: dict[str, Any], permission: Permission) -> None:
 
     No roles in the state (a request that bypassed the middleware) means no permission.
     """
-    role = granting_role(state.get("roles", NO_ROLES), permission)
+    _check(state, granting_roles(permission), permission)
+
+
+def _check(
+    state: dict[str, Any], granting: Mapping[frozenset[Role], Role], permission: Permission
+) -> None:
+    role = granting.get(state.get("roles", NO_ROLES))
     if role is None:
         message = f"this operation needs the {needed_role(permission)} role"
         raise Forbidden(message)
@@ -66,8 +72,10 @@ def guarded(shape: Mapping[str, Permission], handlers: Mapping[str, Handler]) ->
 
 
 def _guard(permission: Permission, handler: Handler) -> Handler:
+    granting = granting_roles(permission)
+
     async def checked(request: Request) -> Response:
-        authorize(request.scope.setdefault("state", {}), permission)
+        _check(request.scope.setdefault("state", {}), granting, permission)
         return await handler(request)
 
     return checked

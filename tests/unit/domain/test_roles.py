@@ -14,6 +14,8 @@ from hyperfleet.domain.roles import (
     Role,
     RoleName,
     granting_role,
+    granting_roles,
+    interned,
     needed_role,
     roles_from_claim,
 )
@@ -85,3 +87,19 @@ DEFAULT = frozenset({Role.ADMIN})
 )
 def test_roles_from_claim(value, present, mapping, expected):
     assert roles_from_claim(value, present=present, mapping=mapping, default=DEFAULT) == expected
+
+
+def test_claimed_role_sets_are_the_shared_instances_the_check_looks_up():
+    claimed = roles_from_claim(["viewer", "editor"], present=True, mapping={}, default=DEFAULT)
+    same = frozenset({Role.EDITOR, Role.VIEWER})
+    assert claimed == same
+    assert claimed is interned(same)
+    assert any(key is claimed for key in granting_roles(Permission.WRITE))
+    assert interned(frozenset(Role)) is ALL_ROLES
+
+
+@pytest.mark.parametrize("permission", list(Permission))
+def test_granting_roles_is_granting_role_for_every_set(permission):
+    table = granting_roles(permission)
+    for roles in {interned(k) for k in table} | {NO_ROLES, ALL_ROLES}:
+        assert table.get(roles) == granting_role(roles, permission)
