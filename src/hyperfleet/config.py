@@ -8,19 +8,26 @@ nothing here keeps a module-level instance.
 from __future__ import annotations
 
 import copy
+import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from hyperfleet.domain.model import GenerationPolicy, OnParentDelete, ReasonFormat
+from hyperfleet.domain.roles import RoleName
 
 ENV_PREFIX = "HYPERFLEET_"
 
@@ -74,6 +81,20 @@ class AuthSettings(_Section):
     """Clock skew tolerated on `exp`/`nbf`."""
     jwks_refresh_seconds: int = Field(default=300, ge=1)
     """How often the key set is re-read."""
+    roles_claim: str = Field(default="roles", min_length=1)
+    """Claim (a list of strings; a dotted path reaches a nested one) naming the caller's roles."""
+    default_roles: list[RoleName] = Field(default_factory=lambda: list[RoleName](["admin"]))
+    """Roles of a token without the `roles_claim` claim (`[]`: such tokens may do nothing)."""
+    role_mapping: dict[str, RoleName] = Field(default_factory=dict)
+    """Claim value → role, e.g. `{fleet-admins: admin}`; when set, only its keys count."""
+
+    @field_validator("role_mapping")
+    @classmethod
+    def _claim_values_not_blank(cls, value: dict[str, RoleName]) -> dict[str, RoleName]:
+        if any(not key.strip() for key in value):
+            msg = "claim values must not be empty"
+            raise ValueError(msg)
+        return value
 
 
 class LoggingSettings(_Section):
@@ -267,8 +288,33 @@ def load_settings(
         return _NoEnvSettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_errors_from(exc)) from exc
+    except SettingsError as exc:
+        raise ConfigError(_env_json_errors(os.environ) or [("(environment)", str(exc))]) from exc
     finally:
         _yaml_data.reset(token)
+
+
+def _env_json_errors(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The list and map settings whose environment variable is not JSON.
+
+    pydantic-settings says only which section failed.
+    """
+    errors: list[tuple[str, str]] = []
+    for name, info in Settings.model_fields.items():
+        annotation = info.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            continue
+        for sub, sub_info in annotation.model_fields.items():
+            if get_origin(sub_info.annotation) not in {list, dict}:
+                continue
+            env = f"{ENV_PREFIX}{name.upper()}_{sub.upper()}"
+            if env not in environ:
+                continue
+            try:
+                json.loads(environ[env])
+            except ValueError:
+                errors.append((f"{name}.{sub}", f'{env} must be JSON, e.g. \'["a", "b"]\''))
+    return errors
 
 
 class _NoEnvSettings(Settings):

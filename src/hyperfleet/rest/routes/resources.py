@@ -23,8 +23,10 @@ from hyperfleet.domain.render import (
 )
 from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
+from hyperfleet.rest.audit import RESOURCE_ID_KEY
+from hyperfleet.rest.authorization import ENTITY_ROUTES, guarded
 from hyperfleet.rest.projection import projector
-from hyperfleet.rest.routing import PathTable
+from hyperfleet.rest.routing import Handler, PathTable
 from hyperfleet.rest.watch import CHANGE_SEQ_HEADER, wants_watch, watch_response
 from hyperfleet.services.paging import Listed
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
@@ -174,6 +176,7 @@ class KindRoutes:
         created = await self.resources.create(
             self.scope(request), body, actor=actor(request), flat=self.flat
         )
+        request.scope["state"][RESOURCE_ID_KEY] = created.id
         return resource_response(created, 201)
 
     async def get(self, request: Request) -> Response:
@@ -247,12 +250,18 @@ class KindRoutes:
         return json_response(_envelope(listed, items))
 
     def add_routes(self, table: PathTable, collection: str) -> None:
-        item = f"{collection}/{{id}}"
-        table.add(collection, {"GET": self.list_items, "POST": self.create})
-        table.add(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete})
-        table.add(f"{item}/force-delete", {"POST": self.force_delete})
-        table.add(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status})
-        table.add(f"{item}/phase-history", {"GET": self.phase_history})
+        routes: dict[str, dict[str, Handler]] = {
+            "": {"GET": self.list_items, "POST": self.create},
+            "/{id}": {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete},
+            "/{id}/force-delete": {"POST": self.force_delete},
+            "/{id}/statuses": {"GET": self.list_statuses, "PUT": self.put_status},
+            "/{id}/phase-history": {"GET": self.phase_history},
+        }
+        if set(routes) != set(ENTITY_ROUTES):
+            msg = f"routes {sorted(routes)} differ from the authorization table"
+            raise ValueError(msg)
+        for suffix, handlers in routes.items():
+            table.add(collection + suffix, guarded(ENTITY_ROUTES[suffix], handlers))
 
 
 def resource_routes(
