@@ -22,6 +22,7 @@ from hyperfleet.rest.routing import ROUTE_LABEL, label_of
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
+    from hyperfleet.domain.tenancy import TenancyPolicy
     from hyperfleet.rest.auth import JwtVerifier
     from hyperfleet.rest.metrics import Metrics
 
@@ -47,8 +48,11 @@ class RequestMiddleware:
         metrics: Metrics,
         verifier: JwtVerifier | None,
         access_log: AccessLogger | None = None,
+        tenancy: TenancyPolicy | None = None,
     ) -> None:
         self.app = app
+        self.tenancy = tenancy
+        self.guarded = verifier is not None or tenancy is not None
         self.metrics = metrics
         self.verifier = verifier
         self.access_log = access_log or access_logger()
@@ -84,12 +88,8 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if self.verifier is not None and _protected(path):
-                headers = dict(scope["headers"])
-                raw = headers.get(b"authorization")
-                state["identity"] = await self.verifier.authenticate(
-                    raw.decode("latin-1") if raw is not None else None
-                )
+            if self.guarded and _protected(path):
+                await self._admit(scope, state)
             await self.app(scope, receive, send_wrapper)
         except HyperFleetError as error:
             if response_started:
@@ -108,6 +108,16 @@ class RequestMiddleware:
             self.metrics.observe_request(scope["method"], route_label(scope), status, elapsed)
             self.access_log(scope["method"], path, status, round(elapsed * 1000, 3), request_id)
             structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _admit(self, scope: Scope, state: dict[str, Any]) -> None:
+        """Who the caller is (401), then its tenant (400/403), on API routes."""
+        if self.verifier is not None:
+            raw = dict(scope["headers"]).get(b"authorization")
+            state["identity"] = await self.verifier.authenticate(
+                raw.decode("latin-1") if raw is not None else None
+            )
+        if self.tenancy is not None:
+            state["tenancy"] = self.tenancy.resolve(scope["headers"])
 
 
 def _protected(path: str) -> bool:

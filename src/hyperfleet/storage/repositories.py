@@ -43,7 +43,7 @@ Conn: TypeAlias = (
 _COLUMNS = (
     "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
     "conditions, created_time, updated_time, created_by, updated_by, deleted_time, deleted_by, "
-    "phase, phase_reason, phase_message, last_phase_transition_time, adapters"
+    "phase, phase_reason, phase_message, last_phase_transition_time, adapters, tenancy"
 )
 
 
@@ -136,6 +136,7 @@ def _resource(row: asyncpg.Record) -> Resource:
         conditions=tuple(_condition_from_json(c) for c in row["conditions"]),
         phase=_phase(row),
         adapters=tuple(_summary_from_json(a) for a in row["adapters"]),
+        tenancy=row["tenancy"],
     )
 
 
@@ -144,6 +145,9 @@ def _phase_columns(resource: Resource) -> tuple[Any, ...]:
     if phase is None:
         return (None, None, None, None)
     return (phase.phase.value, phase.reason, phase.message, phase.last_transition_time)
+
+
+_GET_BODY = "SELECT kind, owner_id, generation, updated_time, body FROM resources WHERE id = $1"
 
 
 class SqlResourceRepository:
@@ -156,9 +160,9 @@ class SqlResourceRepository:
                 "INSERT INTO resources (id, kind, name, href, owner_id, owner_kind, owner_href,"
                 " spec, labels, generation, conditions, created_time, updated_time, created_by,"
                 " updated_by, deleted_time, deleted_by, body, phase, phase_reason, phase_message,"
-                " last_phase_transition_time, adapters)"
+                " last_phase_transition_time, adapters, tenancy)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-                " $16, $17, $18, $19, $20, $21, $22, $23)",
+                " $16, $17, $18, $19, $20, $21, $22, $23, $24)",
                 resource.id,
                 resource.kind,
                 resource.name,
@@ -179,6 +183,7 @@ class SqlResourceRepository:
                 render_resource(resource),
                 *_phase_columns(resource),
                 [_summary_to_json(a) for a in resource.adapters],
+                resource.tenancy,
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"This {resource.kind} already exists") from exc
@@ -196,11 +201,13 @@ class SqlResourceRepository:
         )
         return _resource(row) if row is not None else None
 
-    async def get_body(self, resource_id: str) -> StoredBody | None:
-        row = await self._conn.fetchrow(
-            "SELECT kind, owner_id, generation, updated_time, body FROM resources WHERE id = $1",
-            resource_id,
-        )
+    async def get_body(
+        self, resource_id: str, *, tenancy: dict[str, str] | None = None
+    ) -> StoredBody | None:
+        if tenancy is None:
+            row = await self._conn.fetchrow(_GET_BODY, resource_id)
+        else:
+            row = await self._conn.fetchrow(_GET_BODY + " AND tenancy = $2", resource_id, tenancy)
         if row is None:
             return None
         return StoredBody(
@@ -283,6 +290,11 @@ class SqlResourceRepository:
         if query.owner_id is not None:
             params.append(query.owner_id)
             where.append(f"r.owner_id = ${len(params)}")
+        if query.tenancy is not None:
+            # The second term is implied by the first (a tenant's map is never empty); it is
+            # the predicate of the tenant indexes (migration 0007), so the planner can use them.
+            params.append(query.tenancy)
+            where.append(f"r.tenancy = ${len(params)} AND r.tenancy <> '{{}}'::jsonb")
         if query.search is not None:
             where.append(f"({compile_search(query.search, params)})")
         clause = " AND ".join(where) or "TRUE"

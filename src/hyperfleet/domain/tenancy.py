@@ -1,0 +1,104 @@
+"""Tenancy: who the caller is scoped to, read from request headers, and what it may see.
+
+A tenant caller's map is exactly the dimension headers it sent; it sees a resource only when the
+resource's stored map equals its own (the unit that also scopes name uniqueness). A system
+caller (the Sentinel, adapters) sees every tenant and writes only statuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Final
+
+from hyperfleet.errors import Forbidden, ValidationFailed, Violation
+
+MAX_VALUE_LEN: Final = 63
+_VALUE = re.compile(r"[A-Za-z0-9._-]+")
+SYSTEM_WRITE_DENIED: Final = "system identities may only write status and conditions"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerTenancy:
+    """The caller's scope: a system caller, or the tenancy map its headers formed."""
+
+    system: bool
+    values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """`system`, else `k=v,k=v` sorted by key (the audit log's spelling)."""
+        if self.system:
+            return "system"
+        return ",".join(f"{k}={v}" for k, v in sorted(self.values.items()))
+
+    @property
+    def key(self) -> tuple[tuple[str, str], ...] | None:
+        """A hashable form of what this caller sees: None for everything."""
+        return None if self.system else tuple(sorted(self.values.items()))
+
+    def sees(self, tenancy: Mapping[str, str]) -> bool:
+        return self.system or tenancy == self.values
+
+    def reject_write(self) -> None:
+        """Resource writes other than status reports are not a system caller's."""
+        if self.system:
+            raise Forbidden(SYSTEM_WRITE_DENIED)
+
+
+SYSTEM = CallerTenancy(system=True)
+
+
+def visible_to(caller: CallerTenancy | None) -> dict[str, str] | None:
+    """The tenancy map a read must match, or None when the caller sees every tenant."""
+    if caller is None or caller.system:
+        return None
+    return caller.values
+
+
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    header: str
+    key: str
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TenancyPolicy:
+    """The configured headers (`server.tenant`), resolved once per API request."""
+
+    system_header: str
+    dimensions: tuple[Dimension, ...]
+    _wire: tuple[tuple[bytes, Dimension], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # ASGI header names arrive lower-cased as bytes.
+        wire = tuple((d.header.lower().encode("latin-1"), d) for d in self.dimensions)
+        object.__setattr__(self, "_wire", wire)
+
+    def resolve(self, headers: Iterable[tuple[bytes, bytes]]) -> CallerTenancy:
+        """The caller's tenancy; a bad value is a 400 naming its header, no dimension a 403."""
+        sent = dict(headers)
+        system = sent.get(self.system_header.lower().encode("latin-1"))
+        if system is not None and system.strip().lower() == b"true":
+            return SYSTEM
+        values: dict[str, str] = {}
+        for wire_name, dim in self._wire:
+            raw = sent.get(wire_name)
+            value = raw.decode("latin-1").strip() if raw is not None else ""
+            if not value:
+                if dim.required:
+                    raise Forbidden(f"the tenant header {dim.header} is required")
+                continue
+            if len(value) > MAX_VALUE_LEN or not _VALUE.fullmatch(value):
+                message = f"must be 1 to {MAX_VALUE_LEN} letters, digits, '.', '_' or '-'"
+                raise ValidationFailed(
+                    f"the tenant header {dim.header} has an invalid value",
+                    violations=[Violation.with_value(dim.header, message, value, "pattern")],
+                )
+            values[dim.key] = value
+        if not values:
+            headers_named = ", ".join(d.header for d in self.dimensions)
+            raise Forbidden(f"no tenant header was sent (one of: {headers_named})")
+        return CallerTenancy(system=False, values=values)
