@@ -19,6 +19,23 @@ _VALUE = re.compile(r"[A-Za-z0-9._-]+")
 SYSTEM_WRITE_DENIED: Final = "system identities may only write status and conditions"
 
 
+def tenancy_label(values: Mapping[str, str]) -> str:
+    """`k=v,k=v` sorted by key; `""` for no tenancy.
+
+    Lossless: keys and values are made of `A-Z a-z 0-9 . _ -` only, so two maps are equal
+    exactly when their labels are. Storage keeps this form (text compares much faster than
+    jsonb in the indexes that scope every tenant's list).
+    """
+    return ",".join(f"{k}={v}" for k, v in sorted(values.items()))
+
+
+def parse_tenancy_label(label: str) -> dict[str, str]:
+    """The map `tenancy_label` wrote."""
+    if not label:
+        return {}
+    return dict(item.split("=", 1) for item in label.split(","))
+
+
 @dataclass(frozen=True, slots=True)
 class CallerTenancy:
     """The caller's scope: a system caller, or the tenancy map its headers formed."""
@@ -29,9 +46,7 @@ class CallerTenancy:
     @property
     def label(self) -> str:
         """`system`, else `k=v,k=v` sorted by key (the audit log's spelling)."""
-        if self.system:
-            return "system"
-        return ",".join(f"{k}={v}" for k, v in sorted(self.values.items()))
+        return "system" if self.system else tenancy_label(self.values)
 
     @property
     def key(self) -> tuple[tuple[str, str], ...] | None:
@@ -50,11 +65,11 @@ class CallerTenancy:
 SYSTEM = CallerTenancy(system=True)
 
 
-def visible_to(caller: CallerTenancy | None) -> dict[str, str] | None:
-    """The tenancy map a read must match, or None when the caller sees every tenant."""
+def visible_to(caller: CallerTenancy | None) -> str | None:
+    """The tenancy label (`tenancy_label`) a read must match; None: every tenant."""
     if caller is None or caller.system:
         return None
-    return caller.values
+    return caller.label
 
 
 @dataclass(frozen=True, slots=True)

@@ -586,7 +586,7 @@ def _stamp(scope: Scope, owner: Resource | None) -> dict[str, str]:
     """A child's tenancy is its parent's; a root's is its creator's (`{}` without tenancy)."""
     if owner is not None:
         return owner.tenancy
-    return visible_to(scope.tenant) or {}
+    return dict(scope.tenant.values) if scope.tenant is not None else {}
 
 
 def _not_found(kind: str, resource_id: str) -> NotFound:

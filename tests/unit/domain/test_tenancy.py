@@ -10,6 +10,8 @@ from hyperfleet.domain.tenancy import (
     CallerTenancy,
     Dimension,
     TenancyPolicy,
+    parse_tenancy_label,
+    tenancy_label,
     visible_to,
 )
 from hyperfleet.errors import Forbidden, ValidationFailed
@@ -79,7 +81,7 @@ def test_visibility_is_an_exact_match() -> None:
     assert caller.sees({"org": "acme"})
     assert not caller.sees({"org": "acme", "team": "blue"})
     assert not caller.sees({})
-    assert visible_to(caller) == {"org": "acme"}
+    assert visible_to(caller) == "org=acme"
     assert visible_to(None) is None
 
 
@@ -88,3 +90,12 @@ def test_only_system_callers_are_refused_writes() -> None:
     with pytest.raises(Forbidden) as caught:
         SYSTEM.reject_write()
     assert caught.value.detail == SYSTEM_WRITE_DENIED
+
+
+@pytest.mark.parametrize(
+    "values", [{}, {"org": "acme"}, {"team": "b.1", "org": "a-c_e"}, {"z": "1", "a": "2", "m": "3"}]
+)
+def test_the_stored_label_round_trips(values: dict[str, str]) -> None:
+    label = tenancy_label(values)
+    assert parse_tenancy_label(label) == values
+    assert label == ",".join(f"{k}={values[k]}" for k in sorted(values))
