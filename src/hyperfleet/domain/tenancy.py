@@ -42,16 +42,17 @@ class CallerTenancy:
 
     system: bool
     values: dict[str, str] = field(default_factory=dict)
+    label: str = field(init=False, compare=False)
+    """`system`, else `k=v,k=v` sorted by key (the audit log's and storage's spelling)."""
+    key: tuple[tuple[str, str], ...] | None = field(init=False, compare=False)
+    """A hashable form of what this caller sees: None for everything."""
 
-    @property
-    def label(self) -> str:
-        """`system`, else `k=v,k=v` sorted by key (the audit log's spelling)."""
-        return "system" if self.system else tenancy_label(self.values)
-
-    @property
-    def key(self) -> tuple[tuple[str, str], ...] | None:
-        """A hashable form of what this caller sees: None for everything."""
-        return None if self.system else tuple(sorted(self.values.items()))
+    def __post_init__(self) -> None:
+        # Computed once: every list, cursor and watch of the request reads them.
+        label = "system" if self.system else tenancy_label(self.values)
+        object.__setattr__(self, "label", label)
+        key = None if self.system else tuple(sorted(self.values.items()))
+        object.__setattr__(self, "key", key)
 
     def sees(self, tenancy: Mapping[str, str]) -> bool:
         return self.system or tenancy == self.values
@@ -86,16 +87,18 @@ class TenancyPolicy:
     system_header: str
     dimensions: tuple[Dimension, ...]
     _wire: tuple[tuple[bytes, Dimension], ...] = field(init=False, repr=False, compare=False)
+    _system_wire: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # ASGI header names arrive lower-cased as bytes.
         wire = tuple((d.header.lower().encode("latin-1"), d) for d in self.dimensions)
         object.__setattr__(self, "_wire", wire)
+        object.__setattr__(self, "_system_wire", self.system_header.lower().encode("latin-1"))
 
     def resolve(self, headers: Iterable[tuple[bytes, bytes]]) -> CallerTenancy:
         """The caller's tenancy; a bad value is a 400 naming its header, no dimension a 403."""
         sent = dict(headers)
-        system = sent.get(self.system_header.lower().encode("latin-1"))
+        system = sent.get(self._system_wire)
         if system is not None and system.strip().lower() == b"true":
             return SYSTEM
         values: dict[str, str] = {}
