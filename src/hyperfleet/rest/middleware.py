@@ -27,6 +27,7 @@ from hyperfleet.rest.routing import ROUTE_LABEL, label_of
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
+    from hyperfleet.domain.tenancy import TenancyPolicy
     from hyperfleet.rest.auth import JwtVerifier
     from hyperfleet.rest.metrics import Metrics
 
@@ -52,8 +53,11 @@ class RequestMiddleware:
         metrics: Metrics,
         verifier: JwtVerifier | None,
         access_log: AccessLogger | None = None,
+        tenancy: TenancyPolicy | None = None,
     ) -> None:
         self.app = app
+        self.tenancy = tenancy
+        self.guarded = verifier is not None or tenancy is not None
         self.metrics = metrics
         self.verifier = verifier
         self.access_log = access_log or access_logger()
@@ -94,8 +98,8 @@ class RequestMiddleware:
 
         try:
             state["roles"] = self.anonymous_roles
-            if self.verifier is not None and _protected(path):
-                await self._authenticate(scope, state, self.verifier)
+            if self.guarded and _protected(path):
+                await self._admit(scope, state)
             await self.app(scope, receive, send_wrapper)
         except HyperFleetError as error:
             if response_started:
@@ -127,12 +131,15 @@ class RequestMiddleware:
             return None
         return audit_fields(scope, state, default_actor=self.anonymous_actor)
 
-    @staticmethod
-    async def _authenticate(scope: Scope, state: dict[str, Any], verifier: JwtVerifier) -> None:
-        raw = dict(scope["headers"]).get(b"authorization")
-        caller = await verifier.verify(raw.decode("latin-1") if raw is not None else None)
-        state["identity"] = caller.identity
-        state["roles"] = caller.roles
+    async def _admit(self, scope: Scope, state: dict[str, Any]) -> None:
+        """Who the caller is and its roles (401), then its tenant (400/403), on API routes."""
+        if self.verifier is not None:
+            raw = dict(scope["headers"]).get(b"authorization")
+            caller = await self.verifier.verify(raw.decode("latin-1") if raw is not None else None)
+            state["identity"] = caller.identity
+            state["roles"] = caller.roles
+        if self.tenancy is not None:
+            state["tenancy"] = self.tenancy.resolve(scope["headers"])
 
 
 def _protected(path: str) -> bool:

@@ -131,9 +131,10 @@ class KindRoutes:
         self._root_scope = Scope(desc)
 
     def scope(self, request: Request) -> Scope:
+        tenant = request.scope["state"].get("tenancy")
         if self.parent is not None:
-            return Scope(self.desc, request.path_params["parent_id"], self.parent)
-        return self._root_scope
+            return Scope(self.desc, request.path_params["parent_id"], self.parent, tenant)
+        return self._root_scope if tenant is None else Scope(self.desc, tenant=tenant)
 
     async def list_items(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
@@ -167,9 +168,17 @@ class KindRoutes:
         assert self.watch is not None  # noqa: S101 - only called when watching is wired
         scope = self.scope(request)
         if scope.parent_id is not None:
-            await self.resources.get_body(Scope(scope.parent_desc), scope.parent_id)
+            await self.resources.get_body(
+                Scope(scope.parent_desc, tenant=scope.tenant), scope.parent_id
+            )
         kind = scope.desc.kind if scope.desc is not None else kind_filter
-        return await watch_response(request, self.watch, kind=kind, owner_id=scope.parent_id)
+        return await watch_response(
+            request,
+            self.watch,
+            kind=kind,
+            owner_id=scope.parent_id,
+            tenant=scope.tenant.key if scope.tenant is not None else None,
+        )
 
     async def create(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
