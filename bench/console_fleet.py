@@ -23,18 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
-from playwright.sync_api import sync_playwright
+
+# The checkout's root, for the browser tests' launcher (tests/browser.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser import VIEWPORT, chromium
 
 API = "/api/hyperfleet/v1"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def _with_db(url: str, name: str) -> str:
@@ -75,11 +69,8 @@ async def _create(base: str, count: int, concurrency: int) -> float:
 
 def _measure_page(base: str, count: int) -> None:
     timings: dict[str, float] = {}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 860})
+    with chromium() as browser:
+        page = browser.new_page(viewport=VIEWPORT)
         page.set_default_timeout(120_000)
 
         def finished(request: object) -> None:
@@ -118,7 +109,6 @@ def _measure_page(base: str, count: int) -> None:
         page.wait_for_function(
             "document.querySelector('#page-info').textContent.startsWith('Page 2')"
         )
-        browser.close()
 
 
 def main() -> None:

@@ -11,8 +11,10 @@ import asyncio
 import os
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +132,26 @@ def free_port() -> int:
 def with_database(url: str, name: str) -> str:
     """`url` pointing at database `name` instead."""
     return _with_db(url, name)
+
+
+async def _admin_sql(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def scratch_database(pg_admin_url: str, prefix: str) -> Iterator[str]:
+    """The URL of a new, empty database `prefix_<random>` on the test server, dropped on exit:
+    for a server process that migrates its own. Synchronous, for sync tests and fixtures."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_sql(pg_admin_url, f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_db(pg_admin_url, name)
+    finally:
+        asyncio.run(_admin_sql(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 class ServerProcess:

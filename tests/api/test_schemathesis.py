@@ -8,22 +8,19 @@ exercised too.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
-from tests.conftest import ServerProcess, with_database
+from tests.conftest import ServerProcess, scratch_database
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
 schema = schemathesis.openapi.from_path(str(SPEC))
@@ -33,38 +30,28 @@ schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.N
 pytestmark = pytest.mark.slow
 
 
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def server(pg_admin_url: str) -> Iterator[dict[str, str]]:
-    name = f"hf_st_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
-    env = {
-        **os.environ,
-        "HYPERFLEET_DATABASE_URL": with_database(pg_admin_url, name),
-        "HYPERFLEET_LOGGING_LEVEL": "warning",
-    }
-    process = ServerProcess([], env, Path(tempfile.mkdtemp(prefix="hf-st-")) / "server.log")
-    try:
-        process.wait_ready()
-        api = f"{process.base}/api/hyperfleet/v1"
-        cluster = httpx.post(
-            f"{api}/clusters", json={"kind": "Cluster", "name": "st-seed", "spec": {}}
-        ).json()
-        nodepool = httpx.post(
-            f"{api}/clusters/{cluster['id']}/nodepools",
-            json={"kind": "NodePool", "name": "np-seed", "spec": {}},
-        ).json()
-        yield {"base": process.base, "cluster_id": cluster["id"], "nodepool_id": nodepool["id"]}
-    finally:
-        process.stop()
-        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(pg_admin_url, "hf_st") as database_url:
+        env = {
+            **os.environ,
+            "HYPERFLEET_DATABASE_URL": database_url,
+            "HYPERFLEET_LOGGING_LEVEL": "warning",
+        }
+        process = ServerProcess([], env, Path(tempfile.mkdtemp(prefix="hf-st-")) / "server.log")
+        try:
+            process.wait_ready()
+            api = f"{process.base}/api/hyperfleet/v1"
+            cluster = httpx.post(
+                f"{api}/clusters", json={"kind": "Cluster", "name": "st-seed", "spec": {}}
+            ).json()
+            nodepool = httpx.post(
+                f"{api}/clusters/{cluster['id']}/nodepools",
+                json={"kind": "NodePool", "name": "np-seed", "spec": {}},
+            ).json()
+            yield {"base": process.base, "cluster_id": cluster["id"], "nodepool_id": nodepool["id"]}
+        finally:
+            process.stop()
 
 
 @schema.parametrize()

@@ -14,36 +14,21 @@ write docs/console/fleet.png and docs/console/resource.png.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from tests.browser import VIEWPORT, chromium, console_errors, require_chromium
 from tests.e2e.loop_processes import API, DemoProcess, eventually
 
-CHROMIUM = os.environ.get("HYPERFLEET_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 WAIT_MS = 90_000
 SCREENSHOTS = os.environ.get("HYPERFLEET_CONSOLE_SCREENSHOTS") == "1"
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "console"
 
-sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow
-
-if shutil.which(CHROMIUM) is None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"no Chromium at {CHROMIUM} (CI=true: browser tests must not be skipped)")
-    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +48,8 @@ def browser(demo: DemoProcess) -> Iterator[Any]:
     # and the database fixture under `demo` is async, so it must be set up (and torn down)
     # outside that window.
     del demo
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 class Console:
@@ -78,16 +57,10 @@ class Console:
 
     def __init__(self, browser: Any, demo: DemoProcess, *, width: int = 1366) -> None:
         self.base = demo.base
-        self.context = browser.new_context(viewport={"width": width, "height": 860})
+        self.context = browser.new_context(viewport={**VIEWPORT, "width": width})
         self.page = self.context.new_page()
-        self.errors: list[str] = []
-        self.page.on("console", self._console)
-        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.errors = console_errors(self.page)
         self.page.set_default_timeout(WAIT_MS)
-
-    def _console(self, message: Any) -> None:
-        if message.type in ("error", "warning"):
-            self.errors.append(f"console {message.type}: {message.text}")
 
     def open(self, fragment: str = "") -> Any:
         self.page.goto(f"{self.base}/console{fragment}")

@@ -3,18 +3,15 @@ clean SIGTERM shutdown (the README's first command)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import time
-import uuid
 
-import asyncpg
 import httpx
 import psutil
 import pytest
-from tests.conftest import ServerProcess, with_database
+from tests.conftest import ServerProcess, scratch_database
 from typer.testing import CliRunner
 
 from hyperfleet import __version__
@@ -103,14 +100,6 @@ def test_serve_on_embedded_postgres_prints_only_json_and_stops_cleanly(tmp_path)
     assert leftovers == []
 
 
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 def _cluster_config(base: str, source: str) -> dict:
     body = httpx.get(f"{base}/api/hyperfleet/v1/aggregation-config").json()
     assert body["source"] == source
@@ -119,50 +108,48 @@ def _cluster_config(base: str, source: str) -> dict:
 
 @pytest.mark.slow
 def test_sighup_reloads_the_aggregation_file(tmp_path, pg_admin_url):
-    name = f"hf_hup_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
-    agg = tmp_path / "agg.yaml"
-    agg.write_text("entities:\n  - kind: Cluster\n    optional_adapters: [monitoring]\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
-    env.update(
-        HYPERFLEET_DATABASE_URL=with_database(pg_admin_url, name),
-        HYPERFLEET_AGGREGATION_CONFIG=str(agg),
-        HYPERFLEET_LOGGING_LEVEL="warning",
-    )
-    server = ServerProcess([], env, tmp_path / "serve.log")
-    try:
-        server.wait_ready()
-        assert _cluster_config(server.base, str(agg))["optional_adapters"] == ["monitoring"]
-        agg.write_text(
-            "entities:\n  - kind: Cluster\n    optional_adapters: [monitoring, backup]\n"
+    with scratch_database(pg_admin_url, "hf_hup") as database_url:
+        agg = tmp_path / "agg.yaml"
+        agg.write_text("entities:\n  - kind: Cluster\n    optional_adapters: [monitoring]\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
+        env.update(
+            HYPERFLEET_DATABASE_URL=database_url,
+            HYPERFLEET_AGGREGATION_CONFIG=str(agg),
+            HYPERFLEET_LOGGING_LEVEL="warning",
         )
-        server.proc.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 20
-        while _cluster_config(server.base, str(agg))["optional_adapters"] != [
-            "monitoring",
-            "backup",
-        ]:
-            assert time.monotonic() < deadline, "SIGHUP did not reload the file"
-            time.sleep(0.2)
-        # An invalid file is rejected and the running config stays.
-        agg.write_text("entities:\n  - kind: Cluster\n    optional_adapters: [validation]\n")
-        server.proc.send_signal(signal.SIGHUP)
-        time.sleep(1.0)
-        assert _cluster_config(server.base, str(agg))["optional_adapters"] == [
-            "monitoring",
-            "backup",
-        ]
-        failures = next(
-            ln
-            for ln in httpx.get(f"{server.base}/metrics").text.splitlines()
-            if ln.startswith("hyperfleet_api_config_reload_failures_total{")
-        )
-        assert failures.endswith(" 1.0")
-        server.proc.send_signal(signal.SIGTERM)
-        assert server.proc.wait(timeout=30) == 0
-    finally:
-        server.stop()
-        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server = ServerProcess([], env, tmp_path / "serve.log")
+        try:
+            server.wait_ready()
+            assert _cluster_config(server.base, str(agg))["optional_adapters"] == ["monitoring"]
+            agg.write_text(
+                "entities:\n  - kind: Cluster\n    optional_adapters: [monitoring, backup]\n"
+            )
+            server.proc.send_signal(signal.SIGHUP)
+            deadline = time.monotonic() + 20
+            while _cluster_config(server.base, str(agg))["optional_adapters"] != [
+                "monitoring",
+                "backup",
+            ]:
+                assert time.monotonic() < deadline, "SIGHUP did not reload the file"
+                time.sleep(0.2)
+            # An invalid file is rejected and the running config stays.
+            agg.write_text("entities:\n  - kind: Cluster\n    optional_adapters: [validation]\n")
+            server.proc.send_signal(signal.SIGHUP)
+            time.sleep(1.0)
+            assert _cluster_config(server.base, str(agg))["optional_adapters"] == [
+                "monitoring",
+                "backup",
+            ]
+            failures = next(
+                ln
+                for ln in httpx.get(f"{server.base}/metrics").text.splitlines()
+                if ln.startswith("hyperfleet_api_config_reload_failures_total{")
+            )
+            assert failures.endswith(" 1.0")
+            server.proc.send_signal(signal.SIGTERM)
+            assert server.proc.wait(timeout=30) == 0
+        finally:
+            server.stop()
 
 
 CYCLE_AND_UNKNOWN = (

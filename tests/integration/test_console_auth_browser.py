@@ -9,52 +9,26 @@ Skipped without Chromium locally, failed under CI=true.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import asyncpg
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from tests.conftest import ServerProcess, with_database
+from tests.browser import VIEWPORT, chromium, console_errors, require_chromium
+from tests.conftest import ServerProcess, scratch_database
 
-CHROMIUM = os.environ.get("HYPERFLEET_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 API = "/api/hyperfleet/v1"
 WAIT_MS = 60_000
 ISSUER = "https://issuer.test"
 
-sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow
-
-if shutil.which(CHROMIUM) is None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"no Chromium at {CHROMIUM} (CI=true: browser tests must not be skipped)")
-    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+require_chromium()
 
 
 @pytest.fixture(scope="module")
@@ -82,49 +56,36 @@ def server(pg_admin_url: str, key: rsa.RSAPrivateKey, tmp_path_factory: Any) -> 
     jwk.update({"kid": "k1", "use": "sig", "alg": "RS256"})
     jwks = tmp / "jwks.json"
     jwks.write_text(json.dumps({"keys": [jwk]}))
-    name = f"hf_console_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(pg_admin_url, f'CREATE DATABASE "{name}"'))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
-    env.update(
-        HYPERFLEET_DATABASE_URL=with_database(pg_admin_url, name),
-        HYPERFLEET_AUTH_ENABLED="true",
-        HYPERFLEET_AUTH_JWKS_FILE=str(jwks),
-        HYPERFLEET_AUTH_ISSUER=ISSUER,
-        HYPERFLEET_AUTH_AUDIENCE="hyperfleet",
-    )
-    process = ServerProcess([], env, tmp / "serve.log")
-    try:
-        process.wait_ready()
-        yield process
-    finally:
-        process.stop()
-        asyncio.run(_admin(pg_admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database(pg_admin_url, "hf_console") as database_url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HYPERFLEET_")}
+        env.update(
+            HYPERFLEET_DATABASE_URL=database_url,
+            HYPERFLEET_AUTH_ENABLED="true",
+            HYPERFLEET_AUTH_JWKS_FILE=str(jwks),
+            HYPERFLEET_AUTH_ISSUER=ISSUER,
+            HYPERFLEET_AUTH_AUDIENCE="hyperfleet",
+        )
+        process = ServerProcess([], env, tmp / "serve.log")
+        try:
+            process.wait_ready()
+            yield process
+        finally:
+            process.stop()
 
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProcess) -> Iterator[Any]:
     del server  # set up first: Playwright's sync API holds an event loop in this thread
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page_and_errors(browser: Any) -> Iterator[tuple[Any, list[str]]]:
-    context = browser.new_context(viewport={"width": 1366, "height": 860})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    page.on(
-        "console",
-        lambda m: errors.append(f"console: {m.text}") if m.type in ("error", "warning") else None,
-    )
-    page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+    errors = console_errors(page)
     try:
         yield page, errors
     finally:
@@ -200,7 +161,7 @@ def test_force_delete_is_offered_only_while_deleting_and_needs_a_reason(
     assert errors[:before_removal] == []
     # Once the resource is gone, a refresh racing the removal may answer 404, which Chromium
     # logs as a failed load; the page shows it as gone. Nothing else may be logged.
-    gone = "console: Failed to load resource: the server responded with a status of 404"
+    gone = "console error: Failed to load resource: the server responded with a status of 404"
     assert [e for e in errors[before_removal:] if not e.startswith(gone)] == []
 
 
