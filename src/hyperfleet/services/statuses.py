@@ -125,7 +125,11 @@ def _judge(
     dependencies.check_report(
         incoming,
         graph=desc.adapter_dependencies,
-        views=adapter_views(desc, stored_all, resource.generation),
+        # Only a dependency graph reads the adapters' states (the status recompute derives
+        # them again from the merged reports).
+        views=adapter_views(desc, stored_all, resource.generation)
+        if desc.adapter_dependencies
+        else {},
         generation=resource.generation,
         is_deleting=resource.is_deleting,
     )
