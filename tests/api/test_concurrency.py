@@ -315,3 +315,37 @@ async def test_nodepool_create_racing_cluster_delete(client, db: asyncpg.Connect
             uuid.UUID(cid),
         )
         assert orphans == []
+
+
+async def test_a_report_that_loses_the_race_to_another_write_starts_over(
+    client, db: asyncpg.Connection
+):
+    """A status PUT reads unlocked and writes guarded by the row version: a write of the row
+    in between makes the guarded write a no-op, and the report is judged again on the new row
+    (else it would write back the row it read, undoing the other write)."""
+    cid = (await create_cluster(client))["id"]
+    tx = db.transaction()
+    await tx.start()
+    try:
+        await db.execute("SELECT 1 FROM resources WHERE id = $1 FOR UPDATE", cid)
+        put = asyncio.ensure_future(
+            client.put(f"{API}/clusters/{cid}/statuses", json=report("dns", 1, datetime.now(UTC)))
+        )
+        async with asyncio.timeout(30):  # a safety net: the PUT's write queues behind our lock
+            while not await db.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"):
+                await asyncio.sleep(0.01)
+        await db.execute("""UPDATE resources SET labels = '{"env": "raced"}' WHERE id = $1""", cid)
+    finally:
+        await tx.commit()
+    response = await put
+    assert response.status_code == 201, response.text
+    stored = await db.fetchrow(
+        "SELECT labels->>'env' AS env, convert_from(body, 'UTF8')::jsonb #>> '{labels,env}'"
+        " AS body_env, (SELECT count(*) FROM adapter_statuses WHERE resource_id = $1) AS reports"
+        " FROM resources WHERE id = $1",
+        cid,
+    )
+    assert (stored["env"], stored["body_env"], stored["reports"]) == ("raced", "raced", 1)
+    body = (await client.get(f"{API}/clusters/{cid}")).json()
+    assert body["labels"] == {"env": "raced"}
+    assert "DnsSuccessful" in {c["type"] for c in body["status"]["conditions"]}

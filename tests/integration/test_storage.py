@@ -423,6 +423,72 @@ async def test_status_upsert_round_trip_and_update(uow: SqlUnitOfWork):
     assert (page.items, page.total, page.more) == ([bare], 2, True)
 
 
+async def test_versioned_read_returns_the_row_and_its_reports(uow: SqlUnitOfWork):
+    resource = make_resource()
+    await insert(uow, resource)
+    report = adapter_report("dns", T0)
+    async with uow.begin() as tx:
+        await tx.statuses.upsert(resource.id, report)
+    async with uow.read() as tx:
+        read = await tx.resources.read_with_reports(resource.id)
+        assert await tx.resources.read_with_reports(new_id()) is None
+    assert read is not None
+    assert (read.resource, read.reports) == (resource, [report])
+
+
+async def test_guarded_status_write_holds_only_at_the_version_read(
+    uow: SqlUnitOfWork, db: asyncpg.Connection
+):
+    resource = make_resource()
+    await insert(uow, resource)
+    async with uow.read() as tx:
+        read = await tx.resources.read_with_reports(resource.id)
+    assert read is not None
+    first = adapter_report("dns", T0)
+    moved = replace(resource, labels={"env": "dev"})
+    async with uow.read() as tx:
+        assert await tx.resources.save_status(
+            moved, previous=resource.conditions, report=first, expected_version=read.version
+        )
+    # The row is another version now: a write guarded by the old one changes nothing at all.
+    late = adapter_report("validation", T0 + timedelta(seconds=1))
+    async with uow.read() as tx:
+        assert not await tx.resources.save_status(
+            replace(resource, labels={"env": "stage"}, conditions=()),
+            previous=resource.conditions,
+            report=late,
+            expected_version=read.version,
+        )
+        again = await tx.resources.read_with_reports(resource.id)
+    assert again is not None
+    assert again.version != read.version
+    assert (again.resource, again.reports) == (moved, [first])
+    condition_rows = await db.fetchval(
+        "SELECT count(*) FROM resource_conditions WHERE resource_id = $1", resource.id
+    )
+    assert condition_rows == len(resource.conditions)
+
+
+async def test_guarded_status_write_of_a_deleted_row_writes_nothing(
+    uow: SqlUnitOfWork, db: asyncpg.Connection
+):
+    resource = make_resource()
+    await insert(uow, resource)
+    async with uow.read() as tx:
+        read = await tx.resources.read_with_reports(resource.id)
+    assert read is not None
+    async with uow.begin() as tx:
+        await tx.resources.delete([resource.id])
+    async with uow.read() as tx:
+        assert not await tx.resources.save_status(
+            resource,
+            previous=(),
+            report=adapter_report("dns", T0),
+            expected_version=read.version,
+        )
+    assert await db.fetchval("SELECT count(*) FROM adapter_statuses") == 0
+
+
 async def test_status_page_orders_by_adapter(uow: SqlUnitOfWork):
     resource = make_resource()
     await insert(uow, resource)

@@ -58,7 +58,11 @@ class AdapterReport:
     LastKnownReconciled), as the reference's discard rule guarantees."""
 
     def condition(self, type_: str) -> AdapterCondition | None:
-        return next((c for c in self.conditions if c.type == type_), None)
+        # A plain loop: called a dozen times per status PUT, and cheaper than next(genexpr).
+        for cond in self.conditions:
+            if cond.type == type_:
+                return cond
+        return None
 
     def status_of(self, type_: str) -> ConditionStatus | None:
         cond = self.condition(type_)

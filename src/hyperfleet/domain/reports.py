@@ -47,7 +47,10 @@ class IncomingReport:
     metadata: dict[str, Any] | None
 
     def status_of(self, type_: str) -> ConditionStatus | None:
-        return next((c.status for c in self.conditions if c.type == type_), None)
+        for cond in self.conditions:
+            if cond.type == type_:
+                return cond.status
+        return None
 
 
 class Verdict(StrEnum):
@@ -275,9 +278,10 @@ def judge_with_policy(
 def merge(report: IncomingReport, stored: AdapterReport | None) -> AdapterReport:
     """The row to store: transition times kept for conditions whose status did not change."""
     at = report.observed_time
+    before = {c.type: c for c in stored.conditions} if stored is not None else {}
     conditions = []
     for cond in report.conditions:
-        previous = stored.condition(cond.type) if stored is not None else None
+        previous = before.get(cond.type)
         changed = previous is None or previous.status is not cond.status
         conditions.append(
             AdapterCondition(

@@ -237,6 +237,12 @@ class ChangeFeed:
                 self.ready.set()
                 first = False
             while horizon.seq > self.position:
+                if not self._subscriptions:
+                    # Nobody to hand them to: the changes are not read (every write would cost
+                    # a read of both its bodies). A later watcher starts after this position,
+                    # or back-fills from the table.
+                    self.position = horizon.seq
+                    break
                 batch = await source.changes(self.position, horizon.seq, _FETCH_BATCH)
                 through = batch[-1].seq if len(batch) == _FETCH_BATCH else horizon.seq
                 self.publish(batch, through)

@@ -26,6 +26,19 @@ class StoredBody:
 
 
 @dataclass(frozen=True, slots=True)
+class VersionedRead:
+    """A resource and its reports as one committed snapshot, with the row's version.
+
+    The version changes with every write of the row; `save_status(expected_version=…)` writes
+    only while it holds.
+    """
+
+    resource: Resource
+    reports: list[AdapterReport]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
 class ListQuery:
     kind: str | None
     owner_id: str | None
@@ -78,17 +91,23 @@ class ResourceRepository(Protocol):
         previous: Sequence[ResourceCondition],
         transition: PhaseTransition | None = None,
         report: AdapterReport | None = None,
-    ) -> None:
-        """Write back a locked row with its recomputed status, in one statement.
+        expected_version: int | None = None,
+    ) -> bool:
+        """Write back a row with its recomputed status, in one statement.
 
         With it: the condition index rows that differ from `previous`, the phase transition
-        and the accepted report, when given.
+        and the accepted report, when given. The row is locked, or `expected_version` is the
+        version it was read at: then nothing is written, and False returned, unless the row
+        is still that version.
         """
 
     async def get_with_reports(
         self, resource_id: str
     ) -> tuple[Resource, list[AdapterReport]] | None:
         """A row already locked by `begin(lock=…)`, and its reports by adapter, in one read."""
+
+    async def read_with_reports(self, resource_id: str) -> VersionedRead | None:
+        """A row, unlocked, with its reports by adapter and its version, in one read."""
 
     async def list_bodies(self, query: ListQuery) -> Page[bytes]:
         """Stored bodies in the query's order, by page number or after a keyset position."""
@@ -146,7 +165,10 @@ class UnitOfWork(Protocol):
         """
 
     def read(self) -> AbstractAsyncContextManager[Tx]:
-        """A connection for reads, without an explicit transaction."""
+        """A connection without an explicit transaction: each statement is its own.
+
+        For reads, and for a read followed by one version-guarded write (the status PUT).
+        """
 
 
 class Clock(Protocol):

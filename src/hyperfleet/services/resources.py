@@ -51,7 +51,15 @@ from hyperfleet.services.paging import (
     resume,
     single_key,
 )
-from hyperfleet.services.ports import Clock, ListQuery, Observer, StoredBody, Tx, UnitOfWork
+from hyperfleet.services.ports import (
+    Clock,
+    ListQuery,
+    Observer,
+    StoredBody,
+    Tx,
+    UnitOfWork,
+    VersionedRead,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -481,6 +489,13 @@ class ResourceService:
             raise _not_found(scope.kind_name, resource_id)
         return found
 
+    async def read_with_reports(self, tx: Tx, scope: Scope, resource_id: str) -> VersionedRead:
+        """The resource unlocked, with its reports and version (404 as `locked`)."""
+        found = await tx.resources.read_with_reports(resource_id) if is_uuid(resource_id) else None
+        if found is None or not scope.matches(found.resource):
+            raise _not_found(scope.kind_name, resource_id)
+        return found
+
     async def lock_ancestors(self, tx: Tx, resource_id: str) -> None:
         """Lock the owners of `resource_id`, root first (no-op for unknown ids)."""
         chain: list[str] = []
@@ -528,6 +543,42 @@ class ResourceService:
         if resource.is_deleting:
             live, deleting = await tx.resources.count_children(resource.id)
             has_children = bool(live or deleting)
+        updated, transition = self._recompute(resource, reports, has_children=has_children)
+        await tx.resources.save_status(
+            updated, previous=previous.conditions, transition=transition, report=report
+        )
+        self._observe(previous, updated, is_delete=is_delete)
+        return updated
+
+    async def reaggregate_guarded(
+        self,
+        tx: Tx,
+        read: VersionedRead,
+        *,
+        reports: Sequence[AdapterReport],
+        report: AdapterReport,
+    ) -> bool:
+        """`reaggregate` for a live resource read unlocked: save `report` and the new status.
+
+        One statement, its own transaction, guarded by the row version of `read`. False means
+        the row changed (or went) since it was read, and nothing was written.
+        """
+        resource = read.resource
+        updated, transition = self._recompute(resource, reports, has_children=False)
+        saved = await tx.resources.save_status(
+            updated,
+            previous=resource.conditions,
+            transition=transition,
+            report=report,
+            expected_version=read.version,
+        )
+        if saved:
+            self._observe(resource, updated, is_delete=False)
+        return saved
+
+    def _recompute(
+        self, resource: Resource, reports: Sequence[AdapterReport], *, has_children: bool
+    ) -> tuple[Resource, PhaseTransition | None]:
         result = compute_status(
             desc=self.descriptor(resource.kind),
             resource=resource,
@@ -538,12 +589,11 @@ class ResourceService:
         updated = replace(
             resource, conditions=result.conditions, phase=result.phase, adapters=result.adapters
         )
-        await tx.resources.save_status(
-            updated, previous=previous.conditions, transition=result.transition, report=report
-        )
-        if _reconciled_fell(previous.conditions, result.conditions):
-            self._observer.reconciliation_started(resource.kind, is_delete=is_delete)
-        return updated
+        return updated, result.transition
+
+    def _observe(self, previous: Resource, updated: Resource, *, is_delete: bool) -> None:
+        if _reconciled_fell(previous.conditions, updated.conditions):
+            self._observer.reconciliation_started(updated.kind, is_delete=is_delete)
 
     async def reaggregate_ids(self, ids: list[str]) -> int:
         """Recompute stored statuses (after a config reload), one short transaction each."""

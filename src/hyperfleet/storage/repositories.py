@@ -28,7 +28,7 @@ from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.render import render_resource
 from hyperfleet.domain.tenancy import parse_tenancy_label, tenancy_label
 from hyperfleet.errors import Conflict
-from hyperfleet.services.ports import ListQuery, Page, StoredBody
+from hyperfleet.services.ports import ListQuery, Page, StoredBody, VersionedRead
 from hyperfleet.storage.search_sql import (
     compile_keyset,
     compile_order,
@@ -52,10 +52,16 @@ def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+# Enum members by stored value: a dict lookup costs a fraction of calling the enum class, and
+# every status PUT decodes a dozen of them.
+_STATUS: dict[str, ConditionStatus] = {s.value: s for s in ConditionStatus}
+_PHASE: dict[str, Phase] = {p.value: p for p in Phase}
+
+
 def _condition_from_json(item: dict[str, Any]) -> ResourceCondition:
     return ResourceCondition(
         type=item["type"],
-        status=ConditionStatus(item["status"]),
+        status=_STATUS[item["status"]],
         reason=item.get("reason"),
         message=item.get("message"),
         observed_generation=item["observed_generation"],
@@ -72,7 +78,7 @@ def _condition_from_json(item: dict[str, Any]) -> ResourceCondition:
 def _condition_to_json(cond: ResourceCondition) -> dict[str, Any]:
     return {
         "type": cond.type,
-        "status": cond.status.value,
+        "status": cond.status,  # a StrEnum: msgspec writes its value
         "reason": cond.reason,
         "message": cond.message,
         "observed_generation": cond.observed_generation,
@@ -109,7 +115,7 @@ def _phase(row: asyncpg.Record) -> PhaseRecord | None:
     if row["phase"] is None:
         return None
     return PhaseRecord(
-        phase=Phase(row["phase"]),
+        phase=_PHASE[row["phase"]],
         reason=row["phase_reason"] or "",
         message=row["phase_message"] or "",
         last_transition_time=row["last_phase_transition_time"],
@@ -223,7 +229,8 @@ class SqlResourceRepository:
         previous: Sequence[ResourceCondition],
         transition: PhaseTransition | None = None,
         report: AdapterReport | None = None,
-    ) -> None:
+        expected_version: int | None = None,
+    ) -> bool:
         before = {c.type: c for c in previous}
         changed = [c for c in resource.conditions if before.get(c.type) != c]
         kept = [c.type for c in resource.conditions]
@@ -231,7 +238,7 @@ class SqlResourceRepository:
         # parameter instead of eight arrays to encode.
         # Rows of types no longer present go; unknown `previous` (empty) prunes to be sure.
         prune = not previous or set(kept) != set(before)
-        await self._conn.execute(
+        saved = await self._conn.fetchval(
             _SAVE_STATUS,
             resource.id,
             resource.spec,
@@ -250,7 +257,9 @@ class SqlResourceRepository:
             [c.type for c in changed],
             *_transition_columns(transition),
             *_report_columns(report),
+            expected_version,
         )
+        return bool(saved)
 
     async def get_with_reports(
         self, resource_id: str
@@ -259,6 +268,12 @@ class SqlResourceRepository:
         if row is None:
             return None
         return _resource(row), [_report(r) for r in row["reports"]]
+
+    async def read_with_reports(self, resource_id: str) -> VersionedRead | None:
+        row = await self._conn.fetchrow(_READ_WITH_REPORTS, resource_id)
+        if row is None:
+            return None
+        return VersionedRead(_resource(row), [_report(r) for r in row["reports"]], row["version"])
 
     async def _write_conditions(self, resource: Resource) -> None:
         conds = resource.conditions
@@ -443,24 +458,27 @@ class SqlResourceRepository:
 
 
 def _conditions_from_json(items: list[dict[str, Any]]) -> tuple[AdapterCondition, ...]:
-    return tuple(
-        AdapterCondition(
-            type=c["type"],
-            status=ConditionStatus(c["status"]),
-            reason=c.get("reason"),
-            message=c.get("message"),
-            last_transition_time=_ts(c["last_transition_time"]),
-        )
-        for c in items
-        if c.get("status") in ConditionStatus.__members__.values()
-    )
+    out = []
+    for c in items:
+        status = c.get("status")
+        if isinstance(status, str) and status in _STATUS:
+            out.append(
+                AdapterCondition(
+                    type=c["type"],
+                    status=_STATUS[status],
+                    reason=c.get("reason"),
+                    message=c.get("message"),
+                    last_transition_time=_ts(c["last_transition_time"]),
+                )
+            )
+    return tuple(out)
 
 
 def _conditions_to_json(report: AdapterReport) -> list[dict[str, Any]]:
     return [
         {
             "type": c.type,
-            "status": c.status.value,
+            "status": c.status,
             "reason": c.reason,
             "message": c.message,
             "last_transition_time": c.last_transition_time,
@@ -515,24 +533,36 @@ _GET_WITH_REPORTS = (
     " FROM resources WHERE id = $1 FOR UPDATE"
 )
 
+# The same read without a lock, with the row version (`xmin`, the id of the transaction that
+# wrote this version of the row: any later write of the row changes it) for a guarded write.
+_READ_WITH_REPORTS = (
+    f"SELECT xmin AS version, {_COLUMNS}, ARRAY(SELECT ROW({_STATUS_COLUMNS})"
+    " FROM adapter_statuses WHERE resource_id = resources.id ORDER BY adapter) AS reports"
+    " FROM resources WHERE id = $1"
+)
+
 # Everything a status write changes, in one statement. The CTEs touch disjoint rows (the
 # condition types removed vs. those upserted), as they must: they all see one snapshot.
+# With a version ($33) the row is written only if it is still that version (under READ
+# COMMITTED a concurrent writer's commit is rechecked against the guard), and every other
+# CTE only when the row was: a lost race writes nothing and returns 0.
 _SAVE_STATUS = """WITH saved AS (
   UPDATE resources SET spec = $2, labels = $3, generation = $4, conditions = $5,
     updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10,
     phase = $11, phase_reason = $12, phase_message = $13, last_phase_transition_time = $14,
     adapters = $15
-  WHERE id = $1 RETURNING id
+  WHERE id = $1 AND ($33::xid IS NULL OR xmin = $33::xid) RETURNING id
 ), gone AS (
   DELETE FROM resource_conditions
   WHERE $16::boolean AND resource_id = $1 AND type <> ALL($17::text[])
+    AND EXISTS (SELECT FROM saved)
 ), conds AS (
   INSERT INTO resource_conditions (resource_id, type, status, reason, message,
     observed_generation, created_time, last_updated_time, last_transition_time)
   SELECT $1, c.* FROM jsonb_to_recordset($5::jsonb) AS c(type text, status text, reason text,
     message text, observed_generation int, created_time timestamptz,
     last_updated_time timestamptz, last_transition_time timestamptz)
-  WHERE c.type = ANY($18::text[])
+  WHERE c.type = ANY($18::text[]) AND EXISTS (SELECT FROM saved)
   ON CONFLICT (resource_id, type) DO UPDATE SET status = EXCLUDED.status,
     reason = EXCLUDED.reason, message = EXCLUDED.message,
     observed_generation = EXCLUDED.observed_generation, created_time = EXCLUDED.created_time,
@@ -542,13 +572,13 @@ _SAVE_STATUS = """WITH saved AS (
   INSERT INTO phase_history (resource_id, from_phase, to_phase, generation, reason, message,
     time)
   SELECT $1, $19::text, $20::text, $21::int, $22::text, $23::text, $24::timestamptz
-  WHERE $20::text IS NOT NULL
+  WHERE $20::text IS NOT NULL AND EXISTS (SELECT FROM saved)
 ), report AS (
   INSERT INTO adapter_statuses (resource_id, adapter, observed_generation, conditions, data,
     metadata, created_time, last_report_time, last_known)
   SELECT $1, $25::text, $26::int, $27::jsonb, $28::jsonb, $29::jsonb, $30::timestamptz,
     $31::timestamptz, $32::jsonb
-  WHERE $25::text IS NOT NULL
+  WHERE $25::text IS NOT NULL AND EXISTS (SELECT FROM saved)
   ON CONFLICT (resource_id, adapter) DO UPDATE SET
     observed_generation = EXCLUDED.observed_generation, conditions = EXCLUDED.conditions,
     data = EXCLUDED.data, metadata = EXCLUDED.metadata,

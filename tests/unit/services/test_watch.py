@@ -102,6 +102,7 @@ class FakeSource:
         self.open: set[int] = set()
         self.notify: Callable[[], None] = lambda: None
         self.connected = False
+        self.reads = 0
 
     async def connect(self, on_notify: Callable[[], None]) -> None:
         self.notify = on_notify
@@ -120,6 +121,7 @@ class FakeSource:
         return bool(self.open & set(transactions))
 
     async def changes(self, after: int, through: int, limit: int) -> list[Change]:
+        self.reads += 1
         return [c for c in self.rows if after < c.seq <= through][:limit]
 
     def add(self, item: Change) -> None:
@@ -176,6 +178,34 @@ async def test_feed_waits_for_open_transactions_and_resumes_from_history() -> No
         expired = service.events(WatchFilter(None, None, None), last_event_id=1)
         with pytest.raises(WatchExpired):
             await next_event(expired)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(30):  # a safety net, not a speed check
+        while not condition():  # the feed task moves on its own
+            await asyncio.sleep(0.01)
+
+
+async def test_feed_without_watchers_advances_without_reading_changes() -> None:
+    source = FakeSource()
+    feed = ChangeFeed(buffer_size=10, poll_seconds=0.05)
+    task = asyncio.create_task(feed.run(source))
+    try:
+        await asyncio.wait_for(feed.ready.wait(), 30)
+        source.add(change(1, "ADDED", None, b'{"n":1}'))
+        source.add(change(2, "MODIFIED", b'{"n":1}', b'{"n":2}'))
+        await until(lambda: feed.position == 2)
+        assert source.reads == 0  # a write's bodies are read only for someone
+
+        sub = feed.subscribe()
+        assert sub.start == 2
+        source.add(change(3, "MODIFIED", b'{"n":2}', b'{"n":3}'))
+        await until(lambda: bool(sub.items))
+        assert [d.seq for d in sub.drain()] == [3]
+        assert source.reads == 1
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
