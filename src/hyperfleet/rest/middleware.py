@@ -9,6 +9,7 @@ Pure ASGI (not BaseHTTPMiddleware) because it runs on every request of the hot p
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger("hyperfleet.access")
 
 UNPROTECTED = frozenset({f"{API_BASE}/openapi", f"{API_BASE}/openapi.html"})
+
+# structlog's `merge_contextvars` merges every context variable named with its prefix, so one
+# variable set and reset per request (two C calls) binds the id that `bind_contextvars` would,
+# without its per-call name formatting and lookups.
+_REQUEST_ID: ContextVar[str] = ContextVar(f"{structlog.contextvars.STRUCTLOG_KEY_PREFIX}request_id")
 
 
 def route_label(scope: Scope) -> str:
@@ -69,7 +75,7 @@ class RequestMiddleware:
         scope["state"] = state
         state["request_id"] = request_id
         # Every log line written while serving this request carries its id.
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = _REQUEST_ID.set(request_id)
         status_holder = [500]
         response_started = False
 
@@ -107,7 +113,7 @@ class RequestMiddleware:
             status = status_holder[0]
             self.metrics.observe_request(scope["method"], route_label(scope), status, elapsed)
             self.access_log(scope["method"], path, status, round(elapsed * 1000, 3), request_id)
-            structlog.contextvars.unbind_contextvars("request_id")
+            _REQUEST_ID.reset(bound)
 
 
 def _protected(path: str) -> bool:
