@@ -8,6 +8,8 @@ text, or a structlog configured by someone else, as tests do) sends it through s
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import logging
 import socket
 import sys
@@ -51,6 +53,7 @@ class _JsonAccessLine:
         self._tail = b"," + self._encode(static)[1:] + b"\n" if static else b"}\n"
         self._second = -1
         self._stamp = b""
+        self._pending: list[bytes] = []
 
     def _timestamp(self) -> bytes:
         """Now in UTC as ISO 8601 with microseconds and `Z`, as structlog's TimeStamper."""
@@ -82,13 +85,27 @@ class _JsonAccessLine:
                 self._tail,
             )
         )
-        if self._binary is not None:
-            self._file.flush()  # keep order with anything written through the text layer
-            self._binary.write(line)
-            self._binary.flush()
-        else:
+        if self._binary is None:
             self._file.write(line.decode())
             self._file.flush()
+            return
+        # One write for every line of an event-loop turn instead of one per request: under load
+        # a turn completes many requests, and the write was a system call per GET.
+        self._pending.append(line)
+        if len(self._pending) == 1:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop (a caller outside the server): write now
+                self.flush()
+
+    def flush(self) -> None:
+        """Write the pending lines."""
+        if self._binary is None or not self._pending:
+            return
+        lines, self._pending = self._pending, []
+        self._file.flush()  # keep order with anything written through the text layer
+        self._binary.write(b"".join(lines))
+        self._binary.flush()
 
 
 class _Installed:
@@ -155,6 +172,8 @@ def configure_logging(settings: LoggingSettings, *, component: str = "api") -> N
         if json_format
         else None
     )
+    if _Installed.access is not None:
+        atexit.register(_Installed.access.flush)  # a line of the last loop turn
     # Records of libraries that log through `logging` (uvicorn, asyncpg, aio-pika) are rendered
     # by the same chain, so stdout carries one format only.
     handler = logging.StreamHandler(sys.stdout)
