@@ -54,6 +54,7 @@ class _JsonAccessLine:
         self._second = -1
         self._stamp = b""
         self._pending: list[bytes] = []
+        self._flush_on: asyncio.AbstractEventLoop | None = None
 
     def _timestamp(self) -> bytes:
         """Now in UTC as ISO 8601 with microseconds and `Z`, as structlog's TimeStamper."""
@@ -92,16 +93,23 @@ class _JsonAccessLine:
         # One write for every line of an event-loop turn instead of one per request: under load
         # a turn completes many requests, and the write was a system call per GET.
         self._pending.append(line)
-        if len(self._pending) == 1:
-            try:
-                asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no loop (a caller outside the server): write now
-                self.flush()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a caller outside the server): write now
+            self.flush()
+            return
+        # Scheduled once per turn, and again on another loop (tests run one loop per test; a
+        # loop closed before its turn ended never runs the flush it was given).
+        if self._flush_on is not loop:
+            self._flush_on = loop
+            loop.call_soon(self.flush)
 
     def flush(self) -> None:
         """Write the pending lines."""
         if self._binary is None or not self._pending:
+            self._flush_on = None
             return
+        self._flush_on = None
         lines, self._pending = self._pending, []
         self._file.flush()  # keep order with anything written through the text layer
         self._binary.write(b"".join(lines))

@@ -55,3 +55,16 @@ def test_outside_an_event_loop_a_line_is_written_at_once():
     out, access = _line()
     access("GET", "/", 200, 0.25, "rid")
     assert json.loads(out.raw_buffer.getvalue())["duration_ms"] == 0.25
+
+
+def test_each_event_loop_flushes_its_own_lines():
+    out, access = _line()
+
+    async def one_request(path: str) -> None:
+        access("GET", path, 200, 1.0, "rid")
+        await asyncio.sleep(0)
+
+    asyncio.run(one_request("/a"))
+    asyncio.run(one_request("/b"))
+    assert out.raw_buffer.writes == 2
+    assert [json.loads(x)["path"] for x in out.raw_buffer.getvalue().splitlines()] == ["/a", "/b"]
