@@ -121,6 +121,14 @@ async def test_operational_routes_need_no_token(auth_client):
         assert r.status_code == 200, path
 
 
+async def test_swagger_ui_assets_need_no_token(auth_client):
+    # Regression: the page needed no token but its assets did, so it could not load in a browser.
+    for asset in ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png"):
+        r = await auth_client.get(f"{API}/swagger-ui/{asset}")
+        assert r.status_code == 200, asset
+        assert r.content
+
+
 async def test_auth_disabled_uses_system_actor(client):
     r = await client.post(f"{API}/clusters", json={"kind": "Cluster", "name": "sys", "spec": {}})
     assert r.json()["created_by"] == "system@hyperfleet.local"

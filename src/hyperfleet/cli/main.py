@@ -8,18 +8,22 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli import adapter_cmd
 from hyperfleet.cli import client as client_commands
-from hyperfleet.cli.common import api_settings, check_app_config, run_async
+from hyperfleet.cli.common import api_settings, check_app_config, run_async, settle_heap
 from hyperfleet.cli.demo import demo
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import Settings, unknown_env_vars
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
@@ -100,7 +104,7 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
             proxy_headers=False,
             timeout_graceful_shutdown=int(settings.server.shutdown_timeout_seconds),
         )
-        server = uvicorn.Server(config)
+        server = _settling_server(config)
         state = app.state.hf
 
         loop = asyncio.get_running_loop()
@@ -120,6 +124,19 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
+
+
+def _settling_server(config: uvicorn.Config) -> uvicorn.Server:
+    """The uvicorn server, settling the heap (`settle_heap`) once start-up has finished."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                settle_heap()
+
+    return Server(config)
 
 
 @app.command("migrate")

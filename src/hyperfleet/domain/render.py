@@ -6,7 +6,7 @@ without parsing. Field order follows the OpenAPI schemas.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -96,7 +96,8 @@ def status_to_dict(resource: Resource) -> dict[str, Any]:
 
 def etag(generation: int, updated_time: datetime) -> str:
     """Strong validator: changes with every write that bumps generation or updated_time."""
-    micros = (updated_time - _EPOCH) // timedelta(microseconds=1)
+    since = updated_time - _EPOCH  # integer arithmetic: dividing timedeltas is slower
+    micros = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
     return f'"{generation}-{micros}"'
 
 

@@ -26,6 +26,7 @@ tokens; nothing here knows any SQL.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -347,6 +348,16 @@ def parse_search(text: str) -> Node | None:
         raise BadRequest(f"{_PARSE_FAILED}query is not valid UTF-8") from None
     if not text.strip():
         return None
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(text: str) -> Node:
+    """The AST of a checked, non-blank expression (errors are raised, never cached).
+
+    Cached because the AST is frozen and clients repeat their filters (a Sentinel's, a
+    console page's): parsing cost a list request more CPU than joining its hundred bodies.
+    """
     try:
         tree = _PARSER.parse(text)
     except UnexpectedInput as exc:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import platform
 from collections.abc import Iterable
-from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from hyperfleet import __version__
+from hyperfleet.rest.histograms import HistogramFamily, Series
 
 COMPONENT = "api"
 QUERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
@@ -23,24 +23,21 @@ QUERY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 class Metrics:
     def __init__(self, kinds: Iterable[str]) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        # Labelled children by label values: `.labels()` takes a lock and builds a key on every
-        # call, and these are updated on every request and every query.
-        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
-        self._query_children: dict[tuple[str, str], Any] = {}
+        # Series by label values, looked up with the caller's own key: these are updated on every
+        # request and every statement (histograms.py says why they are not prometheus_client's).
+        self._request_series: dict[tuple[str, str, int], Series] = {}
+        self._query_series: dict[tuple[str, str], Series] = {}
         self._kinds = tuple(k.lower() for k in kinds)
-        labels = ["component", "version", "method", "path", "code"]
-        self.requests = Counter(
-            "hyperfleet_api_requests_total",
-            "HTTP requests handled, by route pattern and status code.",
-            labels,
-            registry=self.registry,
-        )
-        self.duration = Histogram(
+        self.requests = HistogramFamily(
             "hyperfleet_api_request_duration_seconds",
             "HTTP request duration in seconds.",
-            labels,
-            registry=self.registry,
+            ["component", "version", "method", "path", "code"],
+            counter=(
+                "hyperfleet_api_requests_total",
+                "HTTP requests handled, by route pattern and status code.",
+            ),
         )
+        self.registry.register(self.requests)
         build = Gauge(
             "hyperfleet_api_build_info",
             "Build information; always 1.",
@@ -85,13 +82,13 @@ class Metrics:
             ["component", "version"],
             registry=self.registry,
         )
-        self.db_query_duration = Histogram(
+        self.db_query_duration = HistogramFamily(
             "hyperfleet_db_query_duration_seconds",
             "Database statement duration in seconds, by SQL operation and first table.",
             ["component", "version", "operation", "table"],
             buckets=QUERY_BUCKETS,
-            registry=self.registry,
         )
+        self.registry.register(self.db_query_duration)
         self.db_errors = Counter(
             "hyperfleet_db_errors_total",
             "Database errors seen by request handlers.",
@@ -121,21 +118,20 @@ class Metrics:
         self.config_reloads.labels(COMPONENT, __version__).inc()
 
     def observe_request(self, method: str, path: str, code: int, seconds: float) -> None:
-        children = self._request_children.get((method, path, code))
-        if children is None:
-            labels = (COMPONENT, __version__, method, path, str(code))
-            children = (self.requests.labels(*labels), self.duration.labels(*labels))
-            self._request_children[(method, path, code)] = children
-        children[0].inc()
-        children[1].observe(seconds)
+        """One request: `hyperfleet_api_requests_total` and `…_request_duration_seconds`."""
+        series = self._request_series.get((method, path, code))
+        if series is None:
+            series = self.requests.series(COMPONENT, __version__, method, path, str(code))
+            self._request_series[(method, path, code)] = series
+        series.observe(seconds)
 
     def observe_query(self, operation: str, table: str, seconds: float) -> None:
         """One database statement (`hyperfleet_db_query_duration_seconds`)."""
-        child = self._query_children.get((operation, table))
-        if child is None:
-            child = self.db_query_duration.labels(COMPONENT, __version__, operation, table)
-            self._query_children[(operation, table)] = child
-        child.observe(seconds)
+        series = self._query_series.get((operation, table))
+        if series is None:
+            series = self.db_query_duration.series(COMPONENT, __version__, operation, table)
+            self._query_series[(operation, table)] = series
+        series.observe(seconds)
 
     def reconciliation_started(self, kind: str, *, is_delete: bool) -> None:
         self.reconciliation_started_total.labels(

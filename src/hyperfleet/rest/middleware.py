@@ -11,6 +11,7 @@ Pure ASGI (not BaseHTTPMiddleware) because it runs on every request of the hot p
 from __future__ import annotations
 
 import time
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -34,6 +35,13 @@ if TYPE_CHECKING:
 log = structlog.get_logger("hyperfleet.access")
 
 UNPROTECTED = frozenset({f"{API_BASE}/openapi", f"{API_BASE}/openapi.html"})
+# The Swagger UI's static assets: the page loads them without a token, like the page itself.
+UNPROTECTED_PREFIX = f"{API_BASE}/swagger-ui/"
+
+# structlog's `merge_contextvars` merges every context variable named with its prefix, so one
+# variable set and reset per request (two C calls) binds the id that `bind_contextvars` would,
+# without its per-call name formatting and lookups.
+_REQUEST_ID: ContextVar[str] = ContextVar(f"{structlog.contextvars.STRUCTLOG_KEY_PREFIX}request_id")
 
 
 def route_label(scope: Scope) -> str:
@@ -82,7 +90,7 @@ class RequestMiddleware:
         scope["state"] = state
         state["request_id"] = request_id
         # Every log line written while serving this request carries its id.
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = _REQUEST_ID.set(request_id)
         status_holder = [500]
         response_started = False
 
@@ -116,19 +124,18 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             status = status_holder[0]
             self.metrics.observe_request(scope["method"], route_label(scope), status, elapsed)
+            method = scope["method"]
             self.access_log(
-                scope["method"],
+                method,
                 path,
                 status,
                 round(elapsed * 1000, 3),
                 request_id,
-                audit=self._audit(scope, state),
+                audit=None if method not in WRITE_METHODS else self._audit(scope, state),
             )
-            structlog.contextvars.unbind_contextvars("request_id")
+            _REQUEST_ID.reset(bound)
 
-    def _audit(self, scope: Scope, state: dict[str, Any]) -> dict[str, str] | None:
-        if scope["method"] not in WRITE_METHODS:
-            return None
+    def _audit(self, scope: Scope, state: dict[str, Any]) -> dict[str, str]:
         return audit_fields(scope, state, default_actor=self.anonymous_actor)
 
     async def _admit(self, scope: Scope, state: dict[str, Any]) -> None:
@@ -143,7 +150,11 @@ class RequestMiddleware:
 
 
 def _protected(path: str) -> bool:
-    return path.startswith(API_BASE + "/") and path not in UNPROTECTED
+    return (
+        path.startswith(API_BASE + "/")
+        and path not in UNPROTECTED
+        and not path.startswith(UNPROTECTED_PREFIX)
+    )
 
 
 async def _send_problem(send: Send, error: HyperFleetError, path: str, request_id: str) -> None:

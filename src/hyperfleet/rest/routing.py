@@ -90,6 +90,21 @@ class PathTable(BaseRoute):
 
     def _lookup(self, path: str) -> tuple[_Endpoint, dict[str, str]] | None:
         segments = path[1:].split("/") if path.startswith("/") else path.split("/")
+        # The common case in one loop: the literal where there is one, else the parameter. Only
+        # a dead end (a literal that leads nowhere) needs the backtracking walk.
+        node = self._root
+        values: list[str] = []
+        for segment in segments:
+            child = node.literals.get(segment)
+            if child is None and segment:
+                child = node.param
+                values.append(segment)
+            if child is None:
+                break
+            node = child
+        else:
+            if node.endpoint is not None:
+                return node.endpoint, dict(zip(node.endpoint.params, values, strict=True))
         found = self._walk(self._root, segments, 0, [])
         if found is None:
             return None

@@ -623,3 +623,11 @@ def test_order_accepts_a_single_string() -> None:
 def test_status_phase_is_a_text_column():
     node = parse_search("status.phase = 'Ready'")
     assert node == Compare(ColumnField("phase", ColumnType.TEXT), Op.EQ, "Ready")
+
+
+def test_a_repeated_expression_is_parsed_once_and_a_bad_one_fails_every_time():
+    text = "labels.env='dev' and generation > 1"
+    assert parse_search(text) is parse_search(text)
+    for _ in range(2):
+        with pytest.raises(BadRequest):
+            parse_search("labels.env = ")

@@ -97,3 +97,13 @@ def test_a_pattern_registered_twice_is_refused():
 
 def test_label_replaces_parameters_with_dashes():
     assert label_of("/api/{a}/b/{c}") == "/api/-/b/-"
+
+
+def test_a_literal_that_leads_nowhere_falls_back_to_the_parameter():
+    table = PathTable()
+    table.add("/api/{x}/c", {"GET": _handler})
+    table.add("/api/b/d", {"GET": _handler})
+    match, child = table.matches(_scope("GET", "/api/b/c"))
+    assert match == Match.FULL
+    assert child["path_params"] == {"x": "b"}
+    assert table.matches(_scope("GET", "/api/b/d"))[1]["path_params"] == {}

@@ -94,7 +94,11 @@ def _list_body(listed: Listed[bytes], fields: list[str] | None) -> bytes:
         len(bodies),
         listed.total,
     )
-    return head + b",".join(bodies) + b'],"next_cursor":' + encode(listed.next_cursor) + b"}"
+    tail = b'],"next_cursor":' + encode(listed.next_cursor) + b"}"
+    if len(bodies) <= 1:
+        return head + b"".join(bodies) + tail
+    # One copy of the page (~290 KB for 100 clusters), not one per concatenation.
+    return b",".join([head + bodies[0], *bodies[1:-1], bodies[-1] + tail])
 
 
 def _envelope(listed: Listed[Any], items: list[Any]) -> bytes:
