@@ -351,6 +351,10 @@ async def test_a_system_caller_writes_only_statuses(
     assert r.status_code == 201, r.text
     statuses = assert_json(await acme.get(f"{API}/clusters/{cid}/statuses"), 200)
     assert [s["adapter"] for s in statuses["items"]] == ["validation"]
+    # The report's write re-renders the stored body (version-guarded path): tenancy stays.
+    after = assert_json(await acme.get(f"{API}/clusters/{cid}"), 200)
+    assert after["tenancy"] == cluster["tenancy"]
+    assert after["tenancy"]
 
 
 async def test_the_system_header_must_say_true(caller: Caller) -> None:
