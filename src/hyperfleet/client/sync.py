@@ -31,6 +31,7 @@ class SyncHyperFleetClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         user_agent: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._async = HyperFleetClient(
@@ -40,6 +41,7 @@ class SyncHyperFleetClient:
             retry=retry,
             user_agent=user_agent,
             transport=transport,
+            headers=headers,
         )
 
     @property
