@@ -1,4 +1,4 @@
-"""Extra headers: parsing `Name: value`, what may not be sent, and what goes on the wire."""
+"""Extra headers (parsing, what may not be sent, the wire) and the sync client's methods."""
 
 from __future__ import annotations
 
@@ -97,3 +97,18 @@ def test_the_sync_client_passes_headers_on():
 def test_an_invalid_client_header_fails_at_construction():
     with pytest.raises(ValueError, match="valid HTTP field name"):
         HyperFleetClient("http://hf", headers={"Bad Name": "x"})
+
+
+def test_the_sync_client_has_every_call_of_the_async_one():
+    import inspect
+
+    from hyperfleet.client.sync import NOT_BLOCKING
+
+    calls = {
+        name
+        for name, member in inspect.getmembers(HyperFleetClient)
+        if not name.startswith("_")
+        and (inspect.iscoroutinefunction(member) or inspect.isasyncgenfunction(member))
+    } | {"watch"}
+    assert calls - NOT_BLOCKING <= set(dir(SyncHyperFleetClient))
+    assert SyncHyperFleetClient.list.__doc__ == HyperFleetClient.list.__doc__
