@@ -36,7 +36,7 @@ def given_headers() -> tuple[str, ...]:
 
 def with_header_option(command: Callable[..., Any]) -> Callable[..., Any]:
     """`command` with a `--header` option, when it has `--api-url` (else unchanged)."""
-    signature = inspect.signature(command)
+    signature = inspect.signature(command, eval_str=True)  # typer reads Annotated from it
     if "api_url" not in signature.parameters or "header" in signature.parameters:
         return command
 
