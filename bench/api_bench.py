@@ -3,6 +3,7 @@ requests/s, p50/p99 latency and the server's CPU time per request.
 
     python bench/api_bench.py --server http://127.0.0.1:8000 [--baseline http://127.0.0.1:8001]
         [--ops get,list,put] [--duration 10] [--connections 32] [--seed 0]
+        [--header 'X-Org: acme']...
 
 The servers are yours to start (`hyperfleet serve`, and `uvicorn --app-dir bench baseline_app:app`
 on the same database for the baseline). CPU time is read from `/proc/<pid>/stat` before and
@@ -46,12 +47,16 @@ request = function()
   return wrk.format("GET", "@API@?size=100&search=labels.env%3D%27" .. envs[n % 3 + 1] .. "%27")
 end
 """,
-    "put": """local h = {["Content-Type"] = "application/json"}
+    "put": """local h
 local report = '{"adapter":"dns","observed_generation":1,"observed_time":"%s","conditions":['
   .. '{"type":"Available","status":"True","reason":"Ok"},'
   .. '{"type":"Applied","status":"True","reason":"Ok"},'
   .. '{"type":"Health","status":"True","reason":"Ok"}]}'
 request = function()
+  if h == nil then  -- wrk.format uses these headers instead of wrk.headers (-H): copy those in
+    h = {["Content-Type"] = "application/json"}
+    for k, v in pairs(wrk.headers) do h[k] = v end
+  end
   local body = string.format(report, os.date("!%Y-%m-%dT%H:%M:%SZ"))
   return wrk.format("PUT", "@API@/" .. ids[math.random(#ids)] .. "/statuses", h, body)
 end
@@ -84,9 +89,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+HEADERS: dict[str, str] = {}
+"""Sent with every request (`--header`), e.g. a tenant's dimension headers."""
+
+
 def call(conn: http.client.HTTPConnection, method: str, path: str, body: Any = None) -> Any:
     payload = json.dumps(body).encode() if body is not None else None
-    conn.request(method, path, payload, {"Content-Type": "application/json"})
+    conn.request(method, path, payload, {"Content-Type": "application/json", **HEADERS})
     response = conn.getresponse()
     data = response.read()
     if response.status >= 300:
@@ -146,6 +155,7 @@ def run_wrk(base: str, pid: int, op: str, args: argparse.Namespace, ids: Path) -
         f"-c{args.connections}",
         f"-d{args.duration}s",
         "--latency",
+        *(f"-H{k}: {v}" for k, v in HEADERS.items()),
         "-s",
         script.name,
         base,
@@ -184,7 +194,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="unrecorded seconds first")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0, help="clusters to create first")
+    parser.add_argument(
+        "--header", action="append", default=[], help="'Name: value' on every request"
+    )
     args = parser.parse_args()
+    for header in args.header:
+        name, sep, value = header.partition(":")
+        if not sep:
+            sys.exit(f"--header {header!r}: expected 'Name: value'")
+        HEADERS[name.strip()] = value.strip()
 
     ids = cluster_ids(args.server, args.seed)
     if not ids:

@@ -7,19 +7,35 @@ nothing here keeps a module-level instance.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import json
 import os
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from hyperfleet.domain.model import GenerationPolicy, OnParentDelete, ReasonFormat
+from hyperfleet.domain.roles import RoleName
 
 # Re-exported: the API's modules know these two as `hyperfleet.config`'s.
 from hyperfleet.settings_loader import ConfigError as ConfigError  # noqa: PLC0414
@@ -35,6 +51,67 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
+# RFC 9110 token characters; credentials headers cannot carry a tenant (a proxy may log them).
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "x-api-key",
+        "x-auth-token",
+        "x-forwarded-authorization",
+    }
+)
+
+
+def _header_name(value: str) -> str:
+    if not _HEADER_NAME.fullmatch(value):
+        raise ValueError(f"{value!r} is not a valid HTTP header name")
+    if value.lower() in _RESERVED_HEADERS:
+        raise ValueError(f"{value!r} carries credentials and cannot name a tenant")
+    return value
+
+
+class TenantDimension(_Section):
+    """`server.tenant.dimensions[]`: a request header whose value becomes `tenancy[key]`."""
+
+    header: str
+    key: str = Field(pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    required: bool = False
+
+    _check_header = field_validator("header")(_header_name)
+
+
+class TenantSettings(_Section):
+    enabled: bool = False
+    """Scope resources by the caller's tenant headers (docs/security.md#tenancy)."""
+    system_header: str = "X-HyperFleet-System"
+    """Header whose value `true` marks an unscoped system caller (the Sentinel, adapters)."""
+    dimensions: list[TenantDimension] = Field(default_factory=list)
+    """`{header, key, required}` entries (JSON in the env); a header's value is `tenancy[key]`."""
+
+    _check_system_header = field_validator("system_header")(_header_name)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TenantSettings:
+        if self.enabled and not self.dimensions:
+            raise ValueError("dimensions: at least one dimension is needed when enabled")
+        headers = {self.system_header.lower(): "system_header"}
+        keys: set[str] = set()
+        for index, dim in enumerate(self.dimensions):
+            seen = headers.get(dim.header.lower())
+            if seen is not None:
+                message = f"header {dim.header!r} is already used by {seen}"
+                raise ValueError(f"dimensions[{index}].header: {message}")
+            headers[dim.header.lower()] = f"dimensions[{index}]"
+            if dim.key in keys:
+                raise ValueError(f"dimensions[{index}].key: key {dim.key!r} is used twice")
+            keys.add(dim.key)
+        return self
+
+
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     """Address the API binds to."""
@@ -44,6 +121,29 @@ class ServerSettings(_Section):
     """How long in-flight requests may drain after SIGTERM."""
     spec_schema_path: str | None = None
     """OpenAPI file whose `components.schemas` hold per-kind spec schemas (`spec_schema_name`)."""
+    tenant: TenantSettings = TenantSettings()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tenant_from_env(cls, data: Any) -> Any:
+        """Fold `HYPERFLEET_SERVER_TENANT_<KEY>` (seen here as `tenant_<key>`) into `tenant`.
+
+        The environment splits a name once (`server` + the rest), so a third level arrives
+        flat; `dimensions` comes as JSON.
+        """
+        if not isinstance(data, dict) or not any(k.startswith("tenant_") for k in data):
+            return data
+        data = dict(data)
+        tenant = dict(data.get("tenant") or {})
+        for key in [k for k in data if k.startswith("tenant_")]:
+            value = data.pop(key)
+            sub = key.removeprefix("tenant_")
+            if sub == "dimensions" and isinstance(value, str):
+                with contextlib.suppress(ValueError):  # else validation names the key
+                    value = json.loads(value)
+            tenant[sub] = value
+        data["tenant"] = tenant
+        return data
 
 
 class DatabaseSettings(_Section):
@@ -78,6 +178,20 @@ class AuthSettings(_Section):
     """Clock skew tolerated on `exp`/`nbf`."""
     jwks_refresh_seconds: int = Field(default=300, ge=1)
     """How often the key set is re-read."""
+    roles_claim: str = Field(default="roles", min_length=1)
+    """Claim (a list of strings; a dotted path reaches a nested one) naming the caller's roles."""
+    default_roles: list[RoleName] = Field(default_factory=lambda: list[RoleName](["admin"]))
+    """Roles of a token without the `roles_claim` claim (`[]`: such tokens may do nothing)."""
+    role_mapping: dict[str, RoleName] = Field(default_factory=dict)
+    """Claim value → role, e.g. `{fleet-admins: admin}`; when set, only its keys count."""
+
+    @field_validator("role_mapping")
+    @classmethod
+    def _claim_values_not_blank(cls, value: dict[str, RoleName]) -> dict[str, RoleName]:
+        if any(not key.strip() for key in value):
+            msg = "claim values must not be empty"
+            raise ValueError(msg)
+        return value
 
 
 class LoggingSettings(_Section):
@@ -238,8 +352,33 @@ def load_settings(
         return _NoEnvSettings(**overrides)
     except ValidationError as exc:
         raise ConfigError(errors_from(exc)) from exc
+    except SettingsError as exc:
+        raise ConfigError(_env_json_errors(os.environ) or [("(environment)", str(exc))]) from exc
     finally:
         _yaml_data.reset(token)
+
+
+def _env_json_errors(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The list and map settings whose environment variable is not JSON.
+
+    pydantic-settings says only which section failed.
+    """
+    errors: list[tuple[str, str]] = []
+    for name, info in Settings.model_fields.items():
+        annotation = info.annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            continue
+        for sub, sub_info in annotation.model_fields.items():
+            if get_origin(sub_info.annotation) not in {list, dict}:
+                continue
+            env = f"{ENV_PREFIX}{name.upper()}_{sub.upper()}"
+            if env not in environ:
+                continue
+            try:
+                json.loads(environ[env])
+            except ValueError:
+                errors.append((f"{name}.{sub}", f'{env} must be JSON, e.g. \'["a", "b"]\''))
+    return errors
 
 
 class _NoEnvSettings(Settings):
@@ -266,13 +405,9 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
         "HYPERFLEET_TEST_BROKER_URL",
         "HYPERFLEET_TEST_BROKER_RESTART",
     }
-    for name, info in Settings.model_fields.items():
-        known.add(ENV_PREFIX + name.upper())
-        annotation = info.annotation
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            known.update(
-                f"{ENV_PREFIX}{name.upper()}_{sub.upper()}" for sub in annotation.model_fields
-            )
+    known.update(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+    known.update(env for _, env, _, _ in reference_rows())
+    known.add(ENV_PREFIX + "SERVER_TENANT")  # the whole section as JSON
     loop_only = ENV_PREFIX + "BROKER_"  # the Sentinel's and adapters' (hyperfleet.broker.config)
     return sorted(
         k
@@ -281,22 +416,33 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
     )
 
 
+def _section_rows(
+    prefix: str, model: type[BaseModel], rows: list[tuple[str, str, str, str]]
+) -> None:
+    for sub, info in model.model_fields.items():
+        key = f"{prefix}.{sub}"
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            _section_rows(key, annotation, rows)
+            continue
+        default = info.get_default(call_default_factory=True)
+        rows.append(
+            (
+                key,
+                ENV_PREFIX + key.replace(".", "_").upper(),
+                "unset" if default in (None, []) else f"`{default}`",
+                info.description or "",
+            )
+        )
+
+
 def reference_rows() -> list[tuple[str, str, str, str]]:
     """(YAML key, env name, default, meaning) of every scalar setting (docs/configuration.md)."""
     rows: list[tuple[str, str, str, str]] = []
     for name, info in Settings.model_fields.items():
         annotation = info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            for sub, sub_info in annotation.model_fields.items():
-                default = sub_info.get_default(call_default_factory=True)
-                rows.append(
-                    (
-                        f"{name}.{sub}",
-                        f"{ENV_PREFIX}{name.upper()}_{sub.upper()}",
-                        "unset" if default is None else f"`{default}`",
-                        sub_info.description or "",
-                    )
-                )
+            _section_rows(name, annotation, rows)
         else:
             default = info.get_default(call_default_factory=True)
             env = "—" if name == "entities" else f"{ENV_PREFIX}{name.upper()}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from collections.abc import Callable, MutableMapping
+from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import msgspec
 import structlog
@@ -30,8 +30,23 @@ _LEVELS = {
 
 ACCESS_EVENT = "HTTP request completed"
 
-AccessLogger = Callable[[str, str, int, float, str], None]
-"""(method, path, status code, duration in ms, request id) → one access line."""
+
+class AccessLogger(Protocol):
+    """(method, path, status code, duration in ms, request id) → one access line.
+
+    `audit` (actor, tenant, role, resource_id) comes with writes only; reads pass None.
+    """
+
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        *,
+        audit: Mapping[str, str] | None = None,
+    ) -> None: ...
 
 
 class _JsonAccessLine:
@@ -46,24 +61,32 @@ class _JsonAccessLine:
         self._encode = msgspec.json.Encoder().encode
 
     def __call__(
-        self, method: str, path: str, status: int, duration_ms: float, request_id: str
+        self,
+        method: str,
+        path: str,
+        status: int,
+        duration_ms: float,
+        request_id: str,
+        *,
+        audit: Mapping[str, str] | None = None,
     ) -> None:
         level = logging.ERROR if status >= 500 else logging.INFO  # noqa: PLR2004
         if level < self._level:
             return
-        line = self._encode(
-            {
-                "method": method,
-                "path": path,
-                "status_code": status,
-                "duration_ms": duration_ms,
-                "event": ACCESS_EVENT,
-                "request_id": request_id,
-                "level": "error" if level == logging.ERROR else "info",
-                "timestamp": datetime.now(UTC),
-                **self._static,
-            }
-        )
+        record: dict[str, Any] = {
+            "method": method,
+            "path": path,
+            "status_code": status,
+            "duration_ms": duration_ms,
+            "event": ACCESS_EVENT,
+            "request_id": request_id,
+            "level": "error" if level == logging.ERROR else "info",
+            "timestamp": datetime.now(UTC),
+            **self._static,
+        }
+        if audit is not None:
+            record.update(audit)
+        line = self._encode(record)
         if self._binary is not None:
             self._file.flush()  # keep order with anything written through the text layer
             self._binary.write(line + b"\n")
@@ -79,13 +102,26 @@ class _Installed:
 
 
 def _structlog_access(
-    method: str, path: str, status: int, duration_ms: float, request_id: str
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    request_id: str,
+    *,
+    audit: Mapping[str, str] | None = None,
 ) -> None:
     logger = structlog.get_logger("hyperfleet.access")
     emit = logger.error if status >= 500 else logger.info  # noqa: PLR2004
     # request_id is bound in the context by the middleware; passing it again would clash.
     del request_id
-    emit(ACCESS_EVENT, method=method, path=path, status_code=status, duration_ms=duration_ms)
+    emit(
+        ACCESS_EVENT,
+        method=method,
+        path=path,
+        status_code=status,
+        duration_ms=duration_ms,
+        **(audit or {}),
+    )
 
 
 def access_logger() -> AccessLogger:

@@ -21,7 +21,7 @@ from hyperfleet import __version__
 from hyperfleet.adapters.simulated import AdapterSpec, SimulatedSettings, simulated_runners
 from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.client import HyperFleetClient, TokenFile
-from hyperfleet.client.headers import LOOP_HEADERS, SYSTEM_HEADER
+from hyperfleet.client.headers import LOOP_HEADERS
 from hyperfleet.config import Settings
 from hyperfleet.demo.api import ApiStartupError, InProcessApi
 from hyperfleet.demo.coalescing import CoalescingBroker
@@ -55,9 +55,8 @@ class DemoOptions:
 
 
 def loop_headers(settings: Settings) -> dict[str, str]:
-    """The loop's headers for this API: its tenancy system header (when it names one) `true`."""
-    tenant = getattr(settings.server, "tenant", None)  # the setting exists once tenancy does
-    return {str(getattr(tenant, "system_header", None) or SYSTEM_HEADER): "true"}
+    """The loop's headers for this API: its tenancy system header, `true`."""
+    return {settings.server.tenant.system_header: "true"}
 
 
 def sentinel_settings(

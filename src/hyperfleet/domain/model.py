@@ -234,6 +234,8 @@ class Resource:
     conditions: tuple[ResourceCondition, ...] = field(default=())
     phase: PhaseRecord | None = None
     adapters: tuple[AdapterSummary, ...] = ()
+    tenancy: dict[str, str] = field(default_factory=dict)
+    """The tenant's dimension values (`{}` when created without tenancy); children inherit it."""
 
     @property
     def is_deleting(self) -> bool:

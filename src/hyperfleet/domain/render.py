@@ -67,6 +67,8 @@ def resource_to_dict(resource: Resource) -> dict[str, Any]:
         out["deleted_time"] = resource.deleted_time
         out["deleted_by"] = resource.deleted_by
     out["status"] = status_to_dict(resource)
+    # Last, so that migration 0007 could append it to the bodies stored before it.
+    out["tenancy"] = resource.tenancy
     return out
 
 

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from hyperfleet.config import ConfigError, Settings, load_aggregation_file
 from hyperfleet.domain.entities import EntityRegistry, RegistryError, build_registry
 from hyperfleet.domain.spec_schemas import SpecSchemas
+from hyperfleet.domain.tenancy import Dimension, TenancyPolicy
 from hyperfleet.errors import (
     EndpointNotFound,
     HyperFleetError,
@@ -335,7 +336,14 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
             *operation_routes(state),
             *console_routes(settings),
         ],
-        middleware=[Middleware(RequestMiddleware, metrics=metrics, verifier=verifier)],
+        middleware=[
+            Middleware(
+                RequestMiddleware,
+                metrics=metrics,
+                verifier=verifier,
+                tenancy=tenancy_policy(settings),
+            )
+        ],
         exception_handlers={HTTPException: _http_exception, HyperFleetError: _hyperfleet_error},
         lifespan=_lifespan(
             state, verifier=verifier, database_url=database_url, run_migrations=run_migrations
@@ -343,6 +351,17 @@ def create_app(settings: Settings, *, database_url: str, run_migrations: bool = 
     )
     app.state.hf = state
     return app
+
+
+def tenancy_policy(settings: Settings) -> TenancyPolicy | None:
+    """`server.tenant` as the middleware applies it; None while tenancy is off."""
+    tenant = settings.server.tenant
+    if not tenant.enabled:
+        return None
+    return TenancyPolicy(
+        system_header=tenant.system_header,
+        dimensions=tuple(Dimension(d.header, d.key, d.required) for d in tenant.dimensions),
+    )
 
 
 def _problem_response(request: Request, error: HyperFleetError) -> Response:

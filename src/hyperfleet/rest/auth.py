@@ -1,7 +1,7 @@
 """JWT bearer-token verification for the REST layer (`auth.enabled`).
 
-`JwtVerifier` turns an `Authorization` header into the caller identity or raises one of the 401
-errors of `hyperfleet.errors` (reference API §1.4, §9):
+`JwtVerifier` turns an `Authorization` header into the caller (`Principal`: identity and roles)
+or raises one of the 401 errors of `hyperfleet.errors` (reference API §1.4, §9):
 
 * no header                                   → `Unauthenticated` AUT-001
 * not `Bearer <token>`, bad token, signature,
@@ -12,6 +12,10 @@ Only RS256 is accepted. Keys come from a JWKS document, read from a file or fetc
 (plain http only for loopback hosts). The document is reloaded in the background every
 `jwks_refresh_seconds`, and on demand (at most once per `UNKNOWN_KID_REFRESH_SECONDS`) when a
 token names a key id that is not in the current set; a failed reload keeps the previous keys.
+
+The roles come from `auth.roles_claim` through `auth.role_mapping` (`domain.roles`); a token
+without the claim gets `auth.default_roles`. Naming no known role is not an authentication
+failure: the caller is known, and every API route answers it 403.
 
 Tokens are never logged.
 """
@@ -34,6 +38,7 @@ import structlog
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import RSAAlgorithm
 
+from hyperfleet.domain.roles import Role, roles_from_claim
 from hyperfleet.errors import InvalidCredentials, InvalidToken, Unauthenticated
 
 if TYPE_CHECKING:
@@ -47,6 +52,7 @@ __all__ = [
     "UNKNOWN_KID_REFRESH_SECONDS",
     "JwksLoadError",
     "JwtVerifier",
+    "Principal",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -65,6 +71,14 @@ _MISSING_HEADER: Final = "missing authorization header"
 _INVALID_TOKEN: Final = "invalid JWT token"  # noqa: S105 - an error detail, not a secret
 _EXPIRED: Final = "token is expired"
 _FORBIDDEN_CHAR_CATEGORIES: Final = frozenset({"Cc", "Zl", "Zp"})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller."""
+
+    identity: str
+    roles: frozenset[Role]
 
 
 class JwksLoadError(Exception):
@@ -98,6 +112,8 @@ class JwtVerifier:
         self._refresh_task: asyncio.Task[None] | None = None
         self._refresh_lock = asyncio.Lock()
         self._last_load_attempt = float("-inf")
+        self._role_mapping = {value: Role(role) for value, role in settings.role_mapping.items()}
+        self._default_roles = frozenset(Role(role) for role in settings.default_roles)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -154,7 +170,11 @@ class JwtVerifier:
     # -- verification ----------------------------------------------------------------------
 
     async def authenticate(self, authorization: str | None) -> str:
-        """Return the caller identity carried by an `Authorization: Bearer <jwt>` header.
+        """The caller identity of `verify(authorization)`."""
+        return (await self.verify(authorization)).identity
+
+    async def verify(self, authorization: str | None) -> Principal:
+        """Return the caller carried by an `Authorization: Bearer <jwt>` header.
 
         Raises:
             Unauthenticated: the header is missing or blank (AUT-001).
@@ -169,7 +189,7 @@ class JwtVerifier:
         kid = _key_id(token)
         key = await self._key_for(kid)
         claims = self._decode(token, key)
-        return self._identity(claims)
+        return Principal(self._identity(claims), self._roles(claims))
 
     def _decode(self, token: str, key: RSAPublicKey) -> dict[str, Any]:
         settings = self._settings
@@ -216,6 +236,12 @@ class JwtVerifier:
             logger.debug("jwt_rejected", reason="bad_identity")
             raise InvalidCredentials(_INVALID_TOKEN)
         return identity
+
+    def _roles(self, claims: Mapping[str, Any]) -> frozenset[Role]:
+        present, value = _claim(claims, self._settings.roles_claim)
+        return roles_from_claim(
+            value, present=present, mapping=self._role_mapping, default=self._default_roles
+        )
 
     async def _key_for(self, kid: str | None) -> RSAPublicKey:
         keys = self._current_keys()
@@ -331,6 +357,21 @@ class JwtVerifier:
 
 
 # -- helpers ---------------------------------------------------------------------------------
+
+
+def _claim(claims: Mapping[str, Any], name: str) -> tuple[bool, object]:
+    """(present, value) of claim `name`; `a.b` also reaches `claims["a"]["b"]`.
+
+    The literal name wins: namespaced claims such as `https://example.com/roles` hold dots.
+    """
+    if name in claims:
+        return True, claims[name]
+    node: object = claims
+    for part in name.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False, None
+        node = node[part]
+    return True, node
 
 
 def _bearer_token(authorization: str | None) -> str:

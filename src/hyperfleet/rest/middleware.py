@@ -1,7 +1,9 @@
 """One pure-ASGI middleware for every request.
 
-It assigns the request id, strips a trailing slash, authenticates API routes, records metrics
-and the access log, and renders problem+json for anything that escapes the handlers.
+It assigns the request id, strips a trailing slash, authenticates API routes (identity and
+roles; the routes check the roles, see `authorization.py`), records metrics and the access log
+(with the audit fields on writes), and renders problem+json for anything that escapes the
+handlers.
 
 Pure ASGI (not BaseHTTPMiddleware) because it runs on every request of the hot path.
 """
@@ -15,13 +17,17 @@ import structlog
 import uuid_utils
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hyperfleet.domain.model import SYSTEM_ACTOR
+from hyperfleet.domain.roles import ALL_ROLES, NO_ROLES
 from hyperfleet.errors import HyperFleetError
 from hyperfleet.logs import AccessLogger, access_logger
+from hyperfleet.rest.audit import WRITE_METHODS, audit_fields
 from hyperfleet.rest.problems import render_problem
 from hyperfleet.rest.routing import ROUTE_LABEL, label_of
 from hyperfleet.services.resources import API_BASE
 
 if TYPE_CHECKING:
+    from hyperfleet.domain.tenancy import TenancyPolicy
     from hyperfleet.rest.auth import JwtVerifier
     from hyperfleet.rest.metrics import Metrics
 
@@ -47,11 +53,18 @@ class RequestMiddleware:
         metrics: Metrics,
         verifier: JwtVerifier | None,
         access_log: AccessLogger | None = None,
+        tenancy: TenancyPolicy | None = None,
     ) -> None:
         self.app = app
+        self.tenancy = tenancy
+        self.guarded = verifier is not None or tenancy is not None
         self.metrics = metrics
         self.verifier = verifier
         self.access_log = access_log or access_logger()
+        # Without auth every caller may do everything, as the system actor. With auth, a route
+        # that needs a role is never reached unauthenticated: no roles until the token says so.
+        self.anonymous_actor = SYSTEM_ACTOR if verifier is None else ""
+        self.anonymous_roles = ALL_ROLES if verifier is None else NO_ROLES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,12 +97,9 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            if self.verifier is not None and _protected(path):
-                headers = dict(scope["headers"])
-                raw = headers.get(b"authorization")
-                state["identity"] = await self.verifier.authenticate(
-                    raw.decode("latin-1") if raw is not None else None
-                )
+            state["roles"] = self.anonymous_roles
+            if self.guarded and _protected(path):
+                await self._admit(scope, state)
             await self.app(scope, receive, send_wrapper)
         except HyperFleetError as error:
             if response_started:
@@ -106,8 +116,30 @@ class RequestMiddleware:
             elapsed = time.perf_counter() - started
             status = status_holder[0]
             self.metrics.observe_request(scope["method"], route_label(scope), status, elapsed)
-            self.access_log(scope["method"], path, status, round(elapsed * 1000, 3), request_id)
+            self.access_log(
+                scope["method"],
+                path,
+                status,
+                round(elapsed * 1000, 3),
+                request_id,
+                audit=self._audit(scope, state),
+            )
             structlog.contextvars.unbind_contextvars("request_id")
+
+    def _audit(self, scope: Scope, state: dict[str, Any]) -> dict[str, str] | None:
+        if scope["method"] not in WRITE_METHODS:
+            return None
+        return audit_fields(scope, state, default_actor=self.anonymous_actor)
+
+    async def _admit(self, scope: Scope, state: dict[str, Any]) -> None:
+        """Who the caller is and its roles (401), then its tenant (400/403), on API routes."""
+        if self.verifier is not None:
+            raw = dict(scope["headers"]).get(b"authorization")
+            caller = await self.verifier.verify(raw.decode("latin-1") if raw is not None else None)
+            state["identity"] = caller.identity
+            state["roles"] = caller.roles
+        if self.tenancy is not None:
+            state["tenancy"] = self.tenancy.resolve(scope["headers"])
 
 
 def _protected(path: str) -> bool:

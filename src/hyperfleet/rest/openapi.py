@@ -92,6 +92,31 @@ def _cursor_paging(doc: dict[str, Any]) -> None:
         doc["components"]["schemas"][name]["properties"]["next_cursor"] = dict(_NEXT_CURSOR)
 
 
+TENANCY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": {"type": "string"},
+    "readOnly": True,
+    "description": "The tenant this resource belongs to: the creator's tenant dimensions "
+    "(`server.tenant.dimensions`, key to value) for a root, the parent's for a child; `{}` "
+    "when it was created while tenancy was off. Only callers of exactly this tenant see it.",
+    "example": {"org": "acme"},
+}
+_TENANT_SCHEMAS = ("Cluster", "NodePool", "Resource")
+
+
+def _tenancy(doc: dict[str, Any]) -> None:
+    """`tenancy` on every resource body (our addition, docs/security.md#tenancy)."""
+    schemas = doc["components"]["schemas"]
+    for name in _TENANT_SCHEMAS:
+        schema = schemas.get(name)
+        if schema is None:
+            continue
+        schema.setdefault("properties", {})["tenancy"] = dict(TENANCY_SCHEMA)
+        required = schema.setdefault("required", [])
+        if "tenancy" not in required:
+            required.append("tenancy")
+
+
 def _flat_nodepool_paths(official: dict[str, Any]) -> dict[str, Any]:
     """`/nodepools/{nodepool_id}[...]`: the nested operations without the cluster id."""
     nested = f"{_PREFIX}/clusters/{{cluster_id}}/nodepools/{{nodepool_id}}"
@@ -123,7 +148,8 @@ def build_document() -> dict[str, Any]:
         + "\n\nServed by HyperFleet (Python). This document is the official contract plus the "
         "operations and parameters this server adds (flat nodepool routes, `fields`, cursor "
         "pages (`cursor`, `next_cursor`), the status engine's phases, adapter states, phase "
-        "history, ETag/If-Match, aggregation config and `watch=true` change streams)."
+        "history, ETag/If-Match, aggregation config, `watch=true` change streams and each "
+        "resource's `tenancy`)."
     )
     for path, item in list(doc["paths"].items()):
         for op in item.values():
@@ -137,4 +163,5 @@ def build_document() -> dict[str, Any]:
     openapi_engine.apply(doc)
     _cursor_paging(doc)
     openapi_watch.apply(doc)
+    _tenancy(doc)
     return doc

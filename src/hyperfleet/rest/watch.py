@@ -133,9 +133,14 @@ async def watch_response(
     *,
     kind: str | None,
     owner_id: str | None,
+    tenant: tuple[tuple[str, str], ...] | None = None,
 ) -> Response:
-    """The watch stream for one list route (kind and parent already checked by the caller)."""
-    watch = WatchFilter(kind, owner_id, parse_search(request.query_params.get("search") or ""))
+    """The watch stream for one list route (kind and parent already checked by the caller).
+
+    `tenant` is the tenancy map (as sorted items) the watcher sees, None for every tenant.
+    """
+    search = parse_search(request.query_params.get("search") or "")
+    watch = WatchFilter(kind, owner_id, search, tenant)
     after = last_event_id(request)
     if not service.feed.ready.is_set():
         with contextlib.suppress(TimeoutError):

@@ -37,6 +37,8 @@ class ListQuery:
     """Keyset position: only rows after this sort key (then `page` is ignored)."""
     count: bool = True
     """Whether to count the matching rows (cursor pages carry their total instead)."""
+    tenancy: str | None = None
+    """Only rows of exactly this tenancy (as `domain.tenancy.tenancy_label`); None: any."""
 
 
 T = TypeVar("T")
@@ -63,7 +65,8 @@ class ResourceRepository(Protocol):
     async def get_for_update(self, resource_id: str) -> Resource | None:
         """Read and lock the row until the transaction ends (SELECT … FOR UPDATE)."""
 
-    async def get_body(self, resource_id: str) -> StoredBody | None: ...
+    async def get_body(self, resource_id: str, *, tenancy: str | None = None) -> StoredBody | None:
+        """The stored body; with `tenancy` (a label), only when the row's tenancy is that."""
 
     async def save(self, resource: Resource, *, conditions_changed: bool) -> None:
         """Write back a locked row (and its condition index rows when they changed)."""

@@ -32,6 +32,7 @@ from hyperfleet.domain.render import etag
 from hyperfleet.domain.search import parse_order, parse_search
 from hyperfleet.domain.spec_schemas import SpecSchemas
 from hyperfleet.domain.status_engine import compute_status
+from hyperfleet.domain.tenancy import CallerTenancy, visible_to
 from hyperfleet.errors import (
     BadRequest,
     NotFound,
@@ -67,16 +68,27 @@ def is_uuid(value: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Where a request addresses a resource: its kind (None on /resources) and parent."""
+    """Where a request addresses a resource: its kind (None on /resources) and parent.
+
+    `tenant` is the caller's tenancy (None while tenancy is off): a resource outside it is
+    treated as missing.
+    """
 
     desc: EntityDescriptor | None
     parent_id: str | None = None
     parent_desc: EntityDescriptor | None = None
+    tenant: CallerTenancy | None = None
 
     def matches(self, resource: Resource) -> bool:
         if self.desc is not None and resource.kind != self.desc.kind:
             return False
+        if self.tenant is not None and not self.tenant.sees(resource.tenancy):
+            return False
         return self.parent_id is None or resource.owner_id == self.parent_id
+
+    def reject_system_write(self) -> None:
+        if self.tenant is not None:
+            self.tenant.reject_write()
 
     @property
     def kind_name(self) -> str:
@@ -86,7 +98,9 @@ class Scope:
 def _list_scope(scope: Scope) -> str:
     """Names the list a cursor belongs to: the route's kind (or all kinds) and parent."""
     kind = scope.desc.kind if scope.desc is not None else "*"
-    return f"list/{kind}/{scope.parent_id or ''}"
+    # A cursor (and the total it carries) stays with the tenant it was issued to.
+    tenant = f"/{scope.tenant.label}" if scope.tenant is not None else ""
+    return f"list/{kind}/{scope.parent_id or ''}{tenant}"
 
 
 def check_if_match(if_match: str | None, resource: Resource) -> None:
@@ -133,7 +147,7 @@ class ResourceService:
         """The stored JSON of one resource; 404 unless it is of the scope's kind and parent."""
         if is_uuid(resource_id):
             async with self._uow.read() as tx:
-                row = await tx.resources.get_body(resource_id)
+                row = await tx.resources.get_body(resource_id, tenancy=visible_to(scope.tenant))
             if row is not None:
                 kind_ok = scope.desc is None or scope.desc.kind == row.kind
                 if kind_ok and (scope.parent_id is None or row.owner_id == scope.parent_id):
@@ -194,6 +208,7 @@ class ResourceService:
                     size=size,
                     after=after,
                     count=after is None,
+                    tenancy=visible_to(scope.tenant),
                 )
             )
         return present(result, spec, number=number, total=carried_total(result.total, total))
@@ -204,6 +219,7 @@ class ResourceService:
         self, scope: Scope, body: dict[str, Any], *, actor: str, flat: bool
     ) -> Resource:
         """Create a resource. On a flat or /resources route a child kind is a 422."""
+        scope.reject_system_write()
         desc = scope.desc or self._kind_from_body(body)
         if flat and desc.is_child:
             parent = self.registry.require(desc.parent_kind or "")
@@ -247,6 +263,7 @@ class ResourceService:
                 owner_id=owner.id if owner else None,
                 owner_kind=owner.kind if owner else None,
                 owner_href=owner.href if owner else None,
+                tenancy=_stamp(scope, owner),
             )
             result = compute_status(
                 desc=self.descriptor(desc.kind),
@@ -290,6 +307,7 @@ class ResourceService:
         actor: str,
         if_match: str | None = None,
     ) -> Resource:
+        scope.reject_system_write()
         validation.validate_patch_fields(body)
         if not any(k in body for k in validation.PATCHABLE_FIELDS):
             raise BadRequest("at least one field must be provided for update")
@@ -333,6 +351,7 @@ class ResourceService:
 
         The row is hard-deleted at once when nothing needs finalizing.
         """
+        scope.reject_system_write()
         async with self._uow.begin() as tx:
             # Deleting may end in a hard delete that re-checks the parent: lock ancestors first,
             # top-down like every cascade, so a parent DELETE and this one cannot deadlock.
@@ -422,6 +441,7 @@ class ResourceService:
     # -- force delete ------------------------------------------------------------------------
 
     async def force_delete(self, scope: Scope, resource_id: str, body: Any, *, actor: str) -> None:
+        scope.reject_system_write()
         reason = validation.validate_force_delete_reason(body)
         async with self._uow.begin() as tx:
             await self.lock_ancestors(tx, resource_id)  # same order as DELETE (see there)
@@ -478,7 +498,11 @@ class ResourceService:
         if is_uuid(parent_id):
             fetch = tx.resources.get_for_update if lock else tx.resources.get
             parent = await fetch(parent_id)
-        if parent is None or (scope.parent_desc and parent.kind != scope.parent_desc.kind):
+        if (
+            parent is None
+            or (scope.parent_desc and parent.kind != scope.parent_desc.kind)
+            or (scope.tenant is not None and not scope.tenant.sees(parent.tenancy))
+        ):
             raise _not_found(parent_kind, parent_id)
         return parent
 
@@ -556,6 +580,13 @@ def _reject_references(references: Any) -> None:
         return
     message = "references are not supported for this kind"
     raise ValidationFailed(message, violations=[Violation("references", message, "enum")])
+
+
+def _stamp(scope: Scope, owner: Resource | None) -> dict[str, str]:
+    """A child's tenancy is its parent's; a root's is its creator's (`{}` without tenancy)."""
+    if owner is not None:
+        return owner.tenancy
+    return dict(scope.tenant.values) if scope.tenant is not None else {}
 
 
 def _not_found(kind: str, resource_id: str) -> NotFound:

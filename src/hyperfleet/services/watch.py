@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from hyperfleet.domain.search import Node
 from hyperfleet.domain.search_eval import matches
@@ -27,11 +27,16 @@ DELETED: Final = "DELETED"
 
 @dataclass(frozen=True, slots=True)
 class WatchFilter:
-    """What one watcher sees: a kind (None: any), a parent (None: any) and a search."""
+    """What one watcher sees: a kind (None: any), a parent (None: any), a search, a tenant.
+
+    `tenant` is the tenancy map as sorted items (None: every tenant); hashable, as watchers
+    with equal filters share one evaluation per change.
+    """
 
     kind: str | None
     owner_id: str | None
     search: Node | None
+    tenant: tuple[tuple[str, str], ...] | None = None
 
     def event_for(self, change: Change) -> tuple[str, bytes] | None:
         """(type, object) this watcher gets for `change`, or None.
@@ -39,9 +44,7 @@ class WatchFilter:
         An object that starts matching is ADDED, one that stops matching is DELETED (with the
         new body; the old one on a hard delete), one that matches before and after MODIFIED.
         """
-        if self.kind is not None and change.kind != self.kind:
-            return None
-        if self.owner_id is not None and change.owner_id != self.owner_id:
+        if not self._in_scope(change):
             return None
         if self.search is None:
             was, now = change.old_body is not None, change.new_body is not None
@@ -56,6 +59,20 @@ class WatchFilter:
         if was:
             return DELETED, change.new_body or change.old_body or b""
         return None
+
+    def _in_scope(self, change: Change) -> bool:
+        if self.kind is not None and change.kind != self.kind:
+            return False
+        if self.owner_id is not None and change.owner_id != self.owner_id:
+            return False
+        # A resource never changes tenant: either body tells whose it is.
+        return self.tenant is None or _owned_by(change.new_value or change.old_value, self.tenant)
+
+
+def _owned_by(value: dict[str, Any] | None, tenant: tuple[tuple[str, str], ...]) -> bool:
+    # Bodies in the change table from before migration 0007 have no `tenancy`: they had none.
+    tenancy = (value or {}).get("tenancy") or {}
+    return isinstance(tenancy, dict) and tenancy == dict(tenant)
 
 
 @dataclass(frozen=True, slots=True)

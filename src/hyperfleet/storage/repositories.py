@@ -26,6 +26,7 @@ from hyperfleet.domain.model import (
 )
 from hyperfleet.domain.phases import PhaseTransition
 from hyperfleet.domain.render import render_resource
+from hyperfleet.domain.tenancy import parse_tenancy_label, tenancy_label
 from hyperfleet.errors import Conflict
 from hyperfleet.services.ports import ListQuery, Page, StoredBody
 from hyperfleet.storage.search_sql import (
@@ -43,7 +44,7 @@ Conn: TypeAlias = (
 _COLUMNS = (
     "id, kind, name, href, owner_id, owner_kind, owner_href, spec, labels, generation, "
     "conditions, created_time, updated_time, created_by, updated_by, deleted_time, deleted_by, "
-    "phase, phase_reason, phase_message, last_phase_transition_time, adapters"
+    "phase, phase_reason, phase_message, last_phase_transition_time, adapters, tenant"
 )
 
 
@@ -136,6 +137,7 @@ def _resource(row: asyncpg.Record) -> Resource:
         conditions=tuple(_condition_from_json(c) for c in row["conditions"]),
         phase=_phase(row),
         adapters=tuple(_summary_from_json(a) for a in row["adapters"]),
+        tenancy=parse_tenancy_label(row["tenant"]),
     )
 
 
@@ -144,6 +146,9 @@ def _phase_columns(resource: Resource) -> tuple[Any, ...]:
     if phase is None:
         return (None, None, None, None)
     return (phase.phase.value, phase.reason, phase.message, phase.last_transition_time)
+
+
+_GET_BODY = "SELECT kind, owner_id, generation, updated_time, body FROM resources WHERE id = $1"
 
 
 class SqlResourceRepository:
@@ -156,9 +161,9 @@ class SqlResourceRepository:
                 "INSERT INTO resources (id, kind, name, href, owner_id, owner_kind, owner_href,"
                 " spec, labels, generation, conditions, created_time, updated_time, created_by,"
                 " updated_by, deleted_time, deleted_by, body, phase, phase_reason, phase_message,"
-                " last_phase_transition_time, adapters)"
+                " last_phase_transition_time, adapters, tenant)"
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
-                " $16, $17, $18, $19, $20, $21, $22, $23)",
+                " $16, $17, $18, $19, $20, $21, $22, $23, $24)",
                 resource.id,
                 resource.kind,
                 resource.name,
@@ -179,6 +184,7 @@ class SqlResourceRepository:
                 render_resource(resource),
                 *_phase_columns(resource),
                 [_summary_to_json(a) for a in resource.adapters],
+                tenancy_label(resource.tenancy),
             )
         except asyncpg.UniqueViolationError as exc:
             raise Conflict(f"This {resource.kind} already exists") from exc
@@ -196,11 +202,11 @@ class SqlResourceRepository:
         )
         return _resource(row) if row is not None else None
 
-    async def get_body(self, resource_id: str) -> StoredBody | None:
-        row = await self._conn.fetchrow(
-            "SELECT kind, owner_id, generation, updated_time, body FROM resources WHERE id = $1",
-            resource_id,
-        )
+    async def get_body(self, resource_id: str, *, tenancy: str | None = None) -> StoredBody | None:
+        if tenancy is None:
+            row = await self._conn.fetchrow(_GET_BODY, resource_id)
+        else:
+            row = await self._conn.fetchrow(_GET_BODY + " AND tenant = $2", resource_id, tenancy)
         if row is None:
             return None
         return StoredBody(
@@ -283,6 +289,11 @@ class SqlResourceRepository:
         if query.owner_id is not None:
             params.append(query.owner_id)
             where.append(f"r.owner_id = ${len(params)}")
+        if query.tenancy is not None:
+            # The second term is implied by the first (a tenant's label is never empty); it is
+            # the predicate of the tenant indexes (migration 0007), so the planner can use them.
+            params.append(query.tenancy)
+            where.append(f"r.tenant = ${len(params)} AND r.tenant <> ''")
         if query.search is not None:
             where.append(f"({compile_search(query.search, params)})")
         clause = " AND ".join(where) or "TRUE"

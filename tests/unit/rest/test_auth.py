@@ -21,11 +21,13 @@ from jwt.warnings import InsecureKeyLengthWarning
 from structlog.testing import capture_logs
 
 from hyperfleet.config import AuthSettings
+from hyperfleet.domain.roles import Role
 from hyperfleet.errors import InvalidCredentials, InvalidToken, Unauthenticated
 from hyperfleet.rest.auth import (
     UNKNOWN_KID_REFRESH_SECONDS,
     JwksLoadError,
     JwtVerifier,
+    Principal,
     _check_jwks_url,
 )
 
@@ -201,6 +203,80 @@ async def test_identity_of_256_chars_is_accepted(
 ) -> None:
     identity = "a" * 256
     assert await verifier.authenticate(bearer(mint(key1, claims(email=identity)))) == identity
+
+
+# -- roles -------------------------------------------------------------------------------------
+
+
+async def test_verify_returns_identity_and_roles(
+    verifier: JwtVerifier, key1: rsa.RSAPrivateKey
+) -> None:
+    caller = await verifier.verify(bearer(mint(key1, claims(roles=["viewer", "adapter"]))))
+    assert caller == Principal("alice@example.com", frozenset({Role.VIEWER, Role.ADAPTER}))
+
+
+async def test_a_token_without_the_claim_gets_the_default_roles(
+    jwks_file: Path, key1: rsa.RSAPrivateKey
+) -> None:
+    async with JwtVerifier(file_settings(jwks_file)) as v:
+        assert (await v.verify(bearer(mint(key1, claims())))).roles == {Role.ADMIN}
+    async with JwtVerifier(file_settings(jwks_file, default_roles=["viewer"])) as v:
+        assert (await v.verify(bearer(mint(key1, claims())))).roles == {Role.VIEWER}
+        # The default is for a missing claim only: an empty list is no roles.
+        assert (await v.verify(bearer(mint(key1, claims(roles=[]))))).roles == frozenset()
+
+
+async def test_naming_no_known_role_authenticates_with_no_roles(
+    verifier: JwtVerifier, key1: rsa.RSAPrivateKey
+) -> None:
+    caller = await verifier.verify(bearer(mint(key1, claims(roles=["superuser", 7]))))
+    assert caller.identity == "alice@example.com"
+    assert caller.roles == frozenset()
+
+
+@pytest.mark.parametrize(
+    ("claim", "payload", "roles"),
+    [
+        pytest.param("groups", {"groups": ["editor"]}, {Role.EDITOR}, id="custom-claim"),
+        pytest.param(
+            "realm_access.roles",
+            {"realm_access": {"roles": ["adapter"]}},
+            {Role.ADAPTER},
+            id="dotted-path",
+        ),
+        pytest.param(
+            "https://hyperfleet.io/roles",
+            {"https://hyperfleet.io/roles": ["viewer"]},
+            {Role.VIEWER},
+            id="literal-name-with-dots",
+        ),
+        pytest.param(
+            "realm_access.roles", {"realm_access": ["admin"]}, {Role.ADMIN}, id="path-missing"
+        ),
+    ],
+)
+async def test_roles_claim_names_the_claim(
+    jwks_file: Path,
+    key1: rsa.RSAPrivateKey,
+    claim: str,
+    payload: dict[str, Any],
+    roles: set[Role],
+) -> None:
+    # "roles" is present in none of these payloads: the default (admin) would show through.
+    async with JwtVerifier(file_settings(jwks_file, roles_claim=claim)) as v:
+        assert (await v.verify(bearer(mint(key1, claims(**payload))))).roles == roles
+
+
+async def test_role_mapping_translates_claim_values(
+    jwks_file: Path, key1: rsa.RSAPrivateKey
+) -> None:
+    settings = file_settings(
+        jwks_file, role_mapping={"fleet-admins": "admin", "fleet-readers": "viewer"}
+    )
+    async with JwtVerifier(settings) as v:
+        token = mint(key1, claims(roles=["fleet-readers", "fleet-admins", "editor"]))
+        # "editor" is not a key of the mapping, so it grants nothing.
+        assert (await v.verify(bearer(token))).roles == {Role.ADMIN, Role.VIEWER}
 
 
 # -- header parsing ----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from hyperfleet import __version__
 from hyperfleet.build_info import build_time
 from hyperfleet.domain.model import EntityDescriptor
+from hyperfleet.rest.authorization import OPERATION_ROUTES, guarded
 from hyperfleet.services.config_store import ActiveConfig
 from hyperfleet.services.resources import API_BASE
 
@@ -146,7 +147,11 @@ def operation_routes(state: ProcessState) -> list[BaseRoute]:  # noqa: C901 - on
         Route("/api/hyperfleet", metadata, methods=["GET"]),
         Route(f"{API_BASE}/openapi", openapi, methods=["GET"]),
         Route(f"{API_BASE}/openapi.html", openapi_html, methods=["GET"]),
-        Route(f"{API_BASE}/aggregation-config", aggregation_config, methods=["GET"]),
+        Route(
+            f"{API_BASE}/aggregation-config",
+            guarded(OPERATION_ROUTES["/aggregation-config"], {"GET": aggregation_config})["GET"],
+            methods=["GET"],
+        ),
         Mount(
             f"{API_BASE}/swagger-ui",
             app=StaticFiles(directory=swagger_ui_bundle.swagger_ui_path),

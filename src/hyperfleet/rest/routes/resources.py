@@ -23,8 +23,10 @@ from hyperfleet.domain.render import (
 )
 from hyperfleet.errors import ValidationFailed, Violation
 from hyperfleet.rest import params
+from hyperfleet.rest.audit import RESOURCE_ID_KEY
+from hyperfleet.rest.authorization import ENTITY_ROUTES, guarded
 from hyperfleet.rest.projection import projector
-from hyperfleet.rest.routing import PathTable
+from hyperfleet.rest.routing import Handler, PathTable
 from hyperfleet.rest.watch import CHANGE_SEQ_HEADER, wants_watch, watch_response
 from hyperfleet.services.paging import Listed
 from hyperfleet.services.resources import API_BASE, ResourceService, Scope
@@ -129,9 +131,10 @@ class KindRoutes:
         self._root_scope = Scope(desc)
 
     def scope(self, request: Request) -> Scope:
+        tenant = request.scope["state"].get("tenancy")
         if self.parent is not None:
-            return Scope(self.desc, request.path_params["parent_id"], self.parent)
-        return self._root_scope
+            return Scope(self.desc, request.path_params["parent_id"], self.parent, tenant)
+        return self._root_scope if tenant is None else Scope(self.desc, tenant=tenant)
 
     async def list_items(self, request: Request) -> Response:
         page, size = params.page_and_size(request)
@@ -165,15 +168,24 @@ class KindRoutes:
         assert self.watch is not None  # noqa: S101 - only called when watching is wired
         scope = self.scope(request)
         if scope.parent_id is not None:
-            await self.resources.get_body(Scope(scope.parent_desc), scope.parent_id)
+            await self.resources.get_body(
+                Scope(scope.parent_desc, tenant=scope.tenant), scope.parent_id
+            )
         kind = scope.desc.kind if scope.desc is not None else kind_filter
-        return await watch_response(request, self.watch, kind=kind, owner_id=scope.parent_id)
+        return await watch_response(
+            request,
+            self.watch,
+            kind=kind,
+            owner_id=scope.parent_id,
+            tenant=scope.tenant.key if scope.tenant is not None else None,
+        )
 
     async def create(self, request: Request) -> Response:
         body = params.object_body(await params.json_body(request))
         created = await self.resources.create(
             self.scope(request), body, actor=actor(request), flat=self.flat
         )
+        request.scope["state"][RESOURCE_ID_KEY] = created.id
         return resource_response(created, 201)
 
     async def get(self, request: Request) -> Response:
@@ -247,12 +259,18 @@ class KindRoutes:
         return json_response(_envelope(listed, items))
 
     def add_routes(self, table: PathTable, collection: str) -> None:
-        item = f"{collection}/{{id}}"
-        table.add(collection, {"GET": self.list_items, "POST": self.create})
-        table.add(item, {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete})
-        table.add(f"{item}/force-delete", {"POST": self.force_delete})
-        table.add(f"{item}/statuses", {"GET": self.list_statuses, "PUT": self.put_status})
-        table.add(f"{item}/phase-history", {"GET": self.phase_history})
+        routes: dict[str, dict[str, Handler]] = {
+            "": {"GET": self.list_items, "POST": self.create},
+            "/{id}": {"GET": self.get, "PATCH": self.patch, "DELETE": self.delete},
+            "/{id}/force-delete": {"POST": self.force_delete},
+            "/{id}/statuses": {"GET": self.list_statuses, "PUT": self.put_status},
+            "/{id}/phase-history": {"GET": self.phase_history},
+        }
+        if set(routes) != set(ENTITY_ROUTES):
+            msg = f"routes {sorted(routes)} differ from the authorization table"
+            raise ValueError(msg)
+        for suffix, handlers in routes.items():
+            table.add(collection + suffix, guarded(ENTITY_ROUTES[suffix], handlers))
 
 
 def resource_routes(
