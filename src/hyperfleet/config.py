@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, get_origin
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -37,6 +36,11 @@ from pydantic_settings import (
 
 from hyperfleet.domain.model import GenerationPolicy, OnParentDelete, ReasonFormat
 from hyperfleet.domain.roles import RoleName
+
+# Re-exported: the API's modules know these two as `hyperfleet.config`'s.
+from hyperfleet.settings_loader import ConfigError as ConfigError  # noqa: PLC0414
+from hyperfleet.settings_loader import errors_from
+from hyperfleet.settings_loader import read_yaml as read_yaml  # noqa: PLC0414
 
 ENV_PREFIX = "HYPERFLEET_"
 
@@ -328,39 +332,6 @@ class _YamlSource(PydanticBaseSettingsSource):
         return dict(_yaml_data.get() or {})
 
 
-class ConfigError(Exception):
-    """A configuration file or value is invalid; `errors` lists `(key path, message)` pairs."""
-
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{path}: {msg}" for path, msg in errors))
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping; a missing file or non-mapping top level is a ConfigError."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError([("(file)", f"cannot read {path}: {exc.strerror}")]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError([("(file)", f"invalid YAML: {exc}")]) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError([("(file)", "the top level must be a mapping")])
-    return data
-
-
-def _errors_from(exc: ValidationError) -> list[tuple[str, str]]:
-    out = []
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(root)"
-        out.append((path, err["msg"]))
-    return out
-
-
 def load_settings(
     config_file: str | Path | None = None,
     *,
@@ -380,7 +351,7 @@ def load_settings(
             return Settings(**overrides)
         return _NoEnvSettings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_errors_from(exc)) from exc
+        raise ConfigError(errors_from(exc)) from exc
     except SettingsError as exc:
         raise ConfigError(_env_json_errors(os.environ) or [("(environment)", str(exc))]) from exc
     finally:
@@ -501,7 +472,7 @@ def load_aggregation_file(path: str | Path) -> AggregationFile:
     try:
         return AggregationFile.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError([(f"{path}: {p}", m) for p, m in _errors_from(exc)]) from exc
+        raise ConfigError([(f"{path}: {p}", m) for p, m in errors_from(exc)]) from exc
 
 
 def settings_from_data(data: dict[str, Any]) -> Settings:
@@ -546,7 +517,7 @@ def salvage(validate: Callable[[dict[str, Any]], M], data: dict[str, Any]) -> Sa
             return Salvaged(validate(current), errors, tuple(indices))
         except ValidationError as exc:
             if round_ == 0:
-                errors = _errors_from(exc)
+                errors = errors_from(exc)
             locs = [tuple(err["loc"]) for err in exc.errors()]
         current, kept = _without(current, locs)
         indices = [indices[i] for i in kept] if kept is not None else indices

@@ -36,7 +36,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 class LoopProcess:
     """One console-script subprocess; its combined output goes to `log_path`."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self.args = args
         self.log_path = log_path
         self._log = log_path.open("ab")
@@ -45,6 +51,7 @@ class LoopProcess:
             env=env if env is not None else clean_env(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            cwd=cwd,
         )
 
     def output(self) -> str:
@@ -80,9 +87,15 @@ class LoopProcess:
 class DemoProcess(LoopProcess):
     """`hyperfleet demo --port 0 …`; `base` is the API URL it prints."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> None:
         self._offset = log_path.stat().st_size if log_path.exists() else 0
-        super().__init__(["demo", "--port", "0", *args], log_path, env)
+        super().__init__(["demo", "--port", "0", *args], log_path, env, cwd)
         self.base = ""
 
     def wait_ready(self, timeout: float = 120) -> DemoProcess:

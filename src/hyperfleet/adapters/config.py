@@ -1,7 +1,8 @@
 """The config file of one adapter process (`hyperfleet adapter --config FILE`).
 
-Unknown keys are errors; every error names its key path. `HYPERFLEET_API_URL` overrides
-`api_url`, `HYPERFLEET_BROKER_<KEY>` overrides `broker.<key>`.
+Unknown keys are errors; every error names its key path. The environment overrides the file:
+`HYPERFLEET_API_URL`, `HYPERFLEET_API_TOKEN`, `HYPERFLEET_API_TOKEN_FILE` and
+`HYPERFLEET_API_HEADERS` (see `ENV_NAMES`), and `HYPERFLEET_BROKER_<KEY>` for `broker.<key>`.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from hyperfleet.adapters.sdk import Adapter
 from hyperfleet.adapters.simulated import SimulatedAdapter, SimulatedSettings
+from hyperfleet.broker.config import ENV_PREFIX as BROKER_ENV_PREFIX
 from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.broker.factory import load_broker_settings
-from hyperfleet.config import ConfigError, LoggingSettings, read_yaml
+from hyperfleet.client.headers import LOOP_HEADERS, header_setting
+from hyperfleet.config import LoggingSettings
+from hyperfleet.settings_loader import ConfigError, load_layered, read_yaml
 
 API_URL_ENV = "HYPERFLEET_API_URL"
 DEFAULT_API_URL = "http://127.0.0.1:8000"
@@ -46,6 +50,9 @@ class AdapterProcessConfig(BaseModel):
     """Bearer token for the API."""
     token_file: Path | None = None
     """File holding the bearer token, re-read when it changes."""
+    api_headers: dict[str, str] = Field(default_factory=lambda: dict(LOOP_HEADERS))
+    """Headers sent with every API request; the default marks the adapter as tenancy's system
+    caller. Replaces, not merges (env: `Name: value` items separated by commas)."""
     api_timeout_seconds: float = Field(default=10.0, gt=0)
     dependency_refresh_seconds: float = Field(default=30.0, gt=0)
     """How often `GET /aggregation-config` is read again for `adapter_dependencies`."""
@@ -54,6 +61,11 @@ class AdapterProcessConfig(BaseModel):
     """Serve `/healthz`, `/readyz` and `/metrics` on this port (none by default)."""
     broker: BrokerSettings = BrokerSettings()
     logging: LoggingSettings = LoggingSettings()
+
+    @field_validator("api_headers", mode="before")
+    @classmethod
+    def _headers(cls, value: object) -> dict[str, str]:
+        return header_setting(value)
 
     def problems(self) -> list[tuple[str, str]]:
         """Rules across keys, each as (key path, message)."""
@@ -81,28 +93,28 @@ class AdapterProcessConfig(BaseModel):
         return f"hyperfleet-{plural}"
 
 
+# YAML key path → environment variable.
+ENV_NAMES: dict[tuple[str, ...], str] = {
+    ("api_url",): API_URL_ENV,
+    ("token",): "HYPERFLEET_API_TOKEN",
+    ("token_file",): "HYPERFLEET_API_TOKEN_FILE",
+    ("api_headers",): "HYPERFLEET_API_HEADERS",
+    **{("broker", key): f"{BROKER_ENV_PREFIX}{key.upper()}" for key in BrokerSettings.model_fields},
+}
+
+
 def load_adapter_config(
     path: str | Path, environ: Mapping[str, str] | None = None
 ) -> AdapterProcessConfig:
     """Read and validate the file; ConfigError lists every problem as (key path, message)."""
-    env = os.environ if environ is None else environ
-    data = read_yaml(path)
-    errors: list[tuple[str, str]] = []
-    try:
-        data["broker"] = load_broker_settings(data.get("broker"), env)
-    except ConfigError as exc:
-        errors.extend(exc.errors)
-        data.pop("broker", None)
-    if env.get(API_URL_ENV):
-        data["api_url"] = env[API_URL_ENV]
-    try:
-        config = AdapterProcessConfig.model_validate(data)
-    except ValidationError as exc:
-        for err in exc.errors():
-            path_ = ".".join(str(p) for p in err["loc"]) or "(root)"
-            errors.append((path_, err["msg"]))
-        raise ConfigError(errors) from exc
-    errors.extend(config.problems())
+    config = load_layered(
+        AdapterProcessConfig,
+        read_yaml(path),
+        env_names=ENV_NAMES,
+        environ=os.environ if environ is None else environ,
+        sections={"broker": load_broker_settings},
+    )
+    errors = config.problems()
     if errors:
         raise ConfigError(errors)
     build_adapter(config)  # an import path that does not load is a config error too

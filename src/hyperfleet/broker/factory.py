@@ -18,7 +18,7 @@ from hyperfleet.broker.config import ENV_PREFIX, BrokerSettings
 from hyperfleet.broker.memory import InProcessBroker
 from hyperfleet.broker.ports import Broker
 from hyperfleet.broker.rabbitmq import RabbitBroker
-from hyperfleet.config import ConfigError
+from hyperfleet.settings_loader import ConfigError
 
 SECTION = "broker"
 

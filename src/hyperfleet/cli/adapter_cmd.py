@@ -64,6 +64,7 @@ async def _main(settings: AdapterProcessConfig) -> None:
         settings.api_url,
         token=token,
         timeout=settings.api_timeout_seconds,
+        headers=settings.api_headers,
         user_agent=f"hyperfleet-adapter/{settings.name}",
     )
     runner = AdapterRunner(

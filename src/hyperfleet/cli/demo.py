@@ -30,10 +30,20 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
         list[str] | None,
         typer.Option(help="Leave out a part: an adapter by name, or 'sentinel' (repeatable)."),
     ] = None,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            envvar="HYPERFLEET_API_TOKEN_FILE",
+            help="Bearer token of the Sentinels and adapters (re-read when it changes); "
+            "required when the config enables auth.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the whole loop locally; a new cluster reaches phase Ready within seconds."""
     from hyperfleet.demo.configuration import unknown_parts
-    from hyperfleet.demo.loop import DemoOptions, run_demo
+    from hyperfleet.demo.loop import DemoOptions, loop_headers, run_demo
     from hyperfleet.logs import configure_logging
     from hyperfleet.rest.app import registry_from
 
@@ -42,7 +52,13 @@ def demo(  # noqa: PLR0917 - typer maps each parameter to a flag
     if unknown:
         typer.echo(f"--without: unknown part(s) {', '.join(unknown)}", err=True)
         raise typer.Exit(2)
-    options = DemoOptions(_broker_settings(broker_url), frozenset(without or ()))
+    _check_token_file(settings, token_file)
+    options = DemoOptions(
+        _broker_settings(broker_url),
+        frozenset(without or ()),
+        token_file=token_file,
+        api_headers=loop_headers(settings),
+    )
     configure_logging(settings.logging, component="demo")
     exit_code = 0
 
@@ -81,6 +97,24 @@ def _demo_settings(
     settings = api_settings(config, **overrides)
     check_app_config(settings)
     return settings
+
+
+def _check_token_file(settings: Settings, token_file: Path | None) -> None:
+    """With auth on, the loop needs a readable token; a missing one would only show as 401s."""
+    if token_file is None:
+        if settings.auth.enabled:
+            typer.echo(
+                "auth.enabled: the demo's Sentinels and adapters need a token with the adapter "
+                "role: --token-file FILE (or HYPERFLEET_API_TOKEN_FILE); see docs/local-auth.md",
+                err=True,
+            )
+            raise typer.Exit(2)
+        return
+    try:
+        token_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"--token-file: cannot read {token_file}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _broker_settings(broker_url: str | None) -> BrokerSettings:

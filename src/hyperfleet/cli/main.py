@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from hyperfleet import __version__
-from hyperfleet.cli import adapter_cmd
+from hyperfleet.cli import adapter_cmd, dev
 from hyperfleet.cli import client as client_commands
 from hyperfleet.cli.common import api_settings, check_app_config, run_async, settle_heap
 from hyperfleet.cli.demo import demo
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="HyperFleet API service.")
 config_app = typer.Typer(no_args_is_help=True, help="Configuration tools.")
 app.add_typer(config_app, name="config")
+app.add_typer(dev.app, name="dev")
 app.command()(demo)
 app.command("sentinel")(sentinel_command)
 app.command("adapter")(adapter_cmd.adapter)

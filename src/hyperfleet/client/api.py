@@ -25,6 +25,7 @@ from hyperfleet.client.errors import (
     UnexpectedResponseError,
     error_from_response,
 )
+from hyperfleet.client.headers import checked_headers
 from hyperfleet.client.retry import DEFAULT_RETRY, RETRY_STATUSES, RetryPolicy, may_retry
 from hyperfleet.client.types import AdapterStatus, Page, PhaseTransition, Resource
 from hyperfleet.client.watch import WatchEvent, watch
@@ -62,8 +63,9 @@ class HyperFleetClient:
     """Async client for the HyperFleet REST API.
 
     `base_url` is the server root (e.g. `http://127.0.0.1:8000`); `token` a bearer token or a
-    callable asked before every attempt (see `TokenFile`). Use as `async with` or call
-    `aclose()`.
+    callable asked before every attempt (see `TokenFile`); `headers` go with every request
+    (e.g. `X-HyperFleet-System: true`, or a tenant's dimension headers; a request's own headers
+    win). Use as `async with` or call `aclose()`.
     """
 
     def __init__(
@@ -75,9 +77,12 @@ class HyperFleetClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         user_agent: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retry = retry
+        self.headers = checked_headers(headers or {})
+        """The extra headers of every request (ValueError at construction when one is invalid)."""
         self._token = token
         # Jitter only spreads retries out; it needs no cryptographic randomness.
         self._rng = random.Random()  # noqa: S311
@@ -216,7 +221,7 @@ class HyperFleetClient:
         return watch(self, collection.strip("/"), search=search, last_event_id=last_event_id)
 
     def _headers(self, extra: Mapping[str, str] | None, *, has_body: bool) -> dict[str, str]:
-        headers: dict[str, str] = {}
+        headers = dict(self.headers)
         if has_body:
             headers["Content-Type"] = "application/json"
         token = self._token() if callable(self._token) else self._token

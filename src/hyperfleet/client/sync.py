@@ -1,22 +1,41 @@
 """A blocking client: the async client driven on a private event loop.
 
-Do not use it from inside a running event loop (use `HyperFleetClient` there).
+Do not use it from inside a running event loop (use `HyperFleetClient` there). Every call
+method is made from the async one by `_blocking`, so the two cannot drift apart: same
+parameters, same types for mypy, same docstring. Only `iterate` (a generator) is written out.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 
 import httpx
 
-from hyperfleet.client.api import HyperFleetClient, Params, TokenSource
+from hyperfleet.client.api import HyperFleetClient, TokenSource
 from hyperfleet.client.retry import DEFAULT_RETRY, RetryPolicy
-from hyperfleet.client.types import AdapterStatus, Page, PhaseTransition, Resource
+from hyperfleet.client.types import Resource
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# The async methods that have no blocking form: streams stay async, closing is `close()`.
+NOT_BLOCKING = frozenset({"stream", "watch", "aclose"})
+
+
+def _blocking(
+    method: Callable[Concatenate[HyperFleetClient, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[SyncHyperFleetClient, P], T]:
+    """The blocking form of an async client method: run it to completion on the private loop."""
+
+    @functools.wraps(method)
+    def call(self: SyncHyperFleetClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(method(self._async, *args, **kwargs))
+
+    return call
 
 
 class SyncHyperFleetClient:
@@ -31,6 +50,7 @@ class SyncHyperFleetClient:
         retry: RetryPolicy = DEFAULT_RETRY,
         user_agent: str | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         self._loop = asyncio.new_event_loop()
         self._async = HyperFleetClient(
@@ -40,6 +60,7 @@ class SyncHyperFleetClient:
             retry=retry,
             user_agent=user_agent,
             transport=transport,
+            headers=headers,
         )
 
     @property
@@ -69,43 +90,20 @@ class SyncHyperFleetClient:
         finally:
             self._loop.close()
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: Params | None = None,
-        json: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """See `HyperFleetClient.request`."""
-        return self._run(
-            self._async.request(method, path, params=params, json=json, headers=headers)
-        )
-
-    def list(
-        self,
-        collection: str,
-        *,
-        search: str | None = None,
-        page: int | None = None,
-        size: int | None = None,
-        cursor: str | None = None,
-        order: str | Sequence[str] | None = None,
-        fields: str | Sequence[str] | None = None,
-    ) -> Page[Resource]:
-        """See `HyperFleetClient.list`."""
-        return self._run(
-            self._async.list(
-                collection,
-                search=search,
-                page=page,
-                size=size,
-                cursor=cursor,
-                order=order,
-                fields=fields,
-            )
-        )
+    request = _blocking(HyperFleetClient.request)
+    list = _blocking(HyperFleetClient.list)
+    get = _blocking(HyperFleetClient.get)
+    get_with_etag = _blocking(HyperFleetClient.get_with_etag)
+    get_href = _blocking(HyperFleetClient.get_href)
+    create = _blocking(HyperFleetClient.create)
+    patch = _blocking(HyperFleetClient.patch)
+    delete = _blocking(HyperFleetClient.delete)
+    force_delete = _blocking(HyperFleetClient.force_delete)
+    statuses = _blocking(HyperFleetClient.statuses)
+    report_status = _blocking(HyperFleetClient.report_status)
+    phase_history = _blocking(HyperFleetClient.phase_history)
+    aggregation_config = _blocking(HyperFleetClient.aggregation_config)
+    api_info = _blocking(HyperFleetClient.api_info)
 
     def iterate(
         self,
@@ -129,77 +127,3 @@ class SyncHyperFleetClient:
         finally:
             if not self._loop.is_closed():
                 self._run(items.aclose())
-
-    def get(self, collection: str, id: str) -> Resource:  # noqa: A002 - the API's name
-        """See `HyperFleetClient.get`."""
-        return self._run(self._async.get(collection, id))
-
-    def get_with_etag(self, collection: str, id: str) -> tuple[Resource, str]:  # noqa: A002
-        """See `HyperFleetClient.get_with_etag`."""
-        return self._run(self._async.get_with_etag(collection, id))
-
-    def get_href(self, href: str) -> Resource:
-        """See `HyperFleetClient.get_href`."""
-        return self._run(self._async.get_href(href))
-
-    def create(self, collection: str, body: Mapping[str, Any]) -> Resource:
-        """See `HyperFleetClient.create`."""
-        return self._run(self._async.create(collection, body))
-
-    def patch(
-        self,
-        collection: str,
-        id: str,  # noqa: A002
-        body: Mapping[str, Any],
-        *,
-        if_match: str | None = None,
-    ) -> Resource:
-        """See `HyperFleetClient.patch`."""
-        return self._run(self._async.patch(collection, id, body, if_match=if_match))
-
-    def delete(self, collection: str, id: str, *, if_match: str | None = None) -> Resource:  # noqa: A002
-        """See `HyperFleetClient.delete`."""
-        return self._run(self._async.delete(collection, id, if_match=if_match))
-
-    def force_delete(self, collection: str, id: str, reason: str) -> None:  # noqa: A002
-        """See `HyperFleetClient.force_delete`."""
-        self._run(self._async.force_delete(collection, id, reason))
-
-    def statuses(
-        self,
-        collection: str,
-        id: str,  # noqa: A002
-        *,
-        page: int | None = None,
-        size: int | None = None,
-    ) -> Page[AdapterStatus]:
-        """See `HyperFleetClient.statuses`."""
-        return self._run(self._async.statuses(collection, id, page=page, size=size))
-
-    def report_status(
-        self,
-        collection: str,
-        id: str,  # noqa: A002
-        report: Mapping[str, Any],
-    ) -> AdapterStatus | None:
-        """See `HyperFleetClient.report_status`."""
-        return self._run(self._async.report_status(collection, id, report))
-
-    def phase_history(
-        self,
-        collection: str,
-        id: str,  # noqa: A002
-        *,
-        page: int | None = None,
-        size: int | None = None,
-    ) -> Page[PhaseTransition]:
-        """See `HyperFleetClient.phase_history`."""
-        return self._run(self._async.phase_history(collection, id, page=page, size=size))
-
-    def aggregation_config(self) -> dict[str, Any]:
-        """See `HyperFleetClient.aggregation_config`."""
-        return self._run(self._async.aggregation_config())
-
-    def api_info(self) -> dict[str, Any]:
-        """See `HyperFleetClient.api_info`."""
-        return self._run(self._async.api_info())

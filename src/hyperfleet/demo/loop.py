@@ -10,7 +10,9 @@ last the broker connection.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 import structlog
@@ -18,7 +20,8 @@ import structlog
 from hyperfleet import __version__
 from hyperfleet.adapters.simulated import AdapterSpec, SimulatedSettings, simulated_runners
 from hyperfleet.broker.config import BrokerSettings
-from hyperfleet.client import HyperFleetClient
+from hyperfleet.client import HyperFleetClient, TokenFile
+from hyperfleet.client.headers import LOOP_HEADERS
 from hyperfleet.config import Settings
 from hyperfleet.demo.api import ApiStartupError, InProcessApi
 from hyperfleet.demo.coalescing import CoalescingBroker
@@ -45,6 +48,15 @@ class DemoOptions:
     without: frozenset[str] = field(default_factory=frozenset)
     """Parts left out: adapter names, or `sentinel`."""
     thresholds: DemoThresholds = field(default_factory=DemoThresholds)
+    token_file: Path | None = None
+    """The Sentinels' and adapters' bearer token (re-read when it changes); needed with auth."""
+    api_headers: Mapping[str, str] = field(default_factory=lambda: dict(LOOP_HEADERS))
+    """Sent with every request of the loop: by default the API's system-caller header."""
+
+
+def loop_headers(settings: Settings) -> dict[str, str]:
+    """The loop's headers for this API: its tenancy system header, `true`."""
+    return {settings.server.tenant.system_header: "true"}
 
 
 def sentinel_settings(
@@ -102,7 +114,14 @@ async def _start_parts(
     await supervisor.start(broker)
     api = InProcessApi(settings)
     await supervisor.start(api)
-    client = ClientPart(HyperFleetClient(api.url, user_agent=f"hyperfleet-demo/{__version__}"))
+    client = ClientPart(
+        HyperFleetClient(
+            api.url,
+            token=TokenFile(options.token_file) if options.token_file else None,
+            headers=options.api_headers,
+            user_agent=f"hyperfleet-demo/{__version__}",
+        )
+    )
     await supervisor.start(client)
 
     sentinels = {

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hyperfleet.broker.config import ENV_PREFIX as BROKER_ENV_PREFIX
 from hyperfleet.broker.config import BrokerSettings
 from hyperfleet.broker.factory import load_broker_settings
-from hyperfleet.config import ConfigError
+from hyperfleet.client.headers import LOOP_HEADERS, header_setting
+from hyperfleet.settings_loader import ConfigError, load_layered, read_yaml
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 
@@ -97,6 +97,9 @@ class SentinelSettings(_Section):
     """Bearer token for the API."""
     token_file: str | None = None
     """File holding the bearer token, re-read when it changes."""
+    api_headers: dict[str, str] = Field(default_factory=lambda: dict(LOOP_HEADERS))
+    """Headers sent with every API request (a mapping; env: `Name: value` items separated by
+    commas); the default marks the Sentinel as tenancy's system caller. Replaces, not merges."""
     api_timeout_seconds: float = Field(default=10.0, gt=0)
     """Timeout of one API request."""
     resource_type: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
@@ -140,6 +143,11 @@ class SentinelSettings(_Section):
                 raise ValueError("message_data must have at least one key")
             _check_leaves(data, "")
         return data
+
+    @field_validator("api_headers", mode="before")
+    @classmethod
+    def _headers(cls, value: object) -> dict[str, str]:
+        return header_setting(value)
 
     @field_validator("fields")
     @classmethod
@@ -212,6 +220,7 @@ ENV_NAMES: dict[tuple[str, ...], str] = {
     ("api_url",): "HYPERFLEET_API_URL",
     ("token",): "HYPERFLEET_API_TOKEN",
     ("token_file",): "HYPERFLEET_API_TOKEN_FILE",
+    ("api_headers",): "HYPERFLEET_API_HEADERS",
     ("api_timeout_seconds",): "HYPERFLEET_API_TIMEOUT_SECONDS",
     ("resource_type",): "HYPERFLEET_SENTINEL_RESOURCE_TYPE",
     ("topic",): "HYPERFLEET_SENTINEL_TOPIC",
@@ -231,57 +240,12 @@ ENV_NAMES: dict[tuple[str, ...], str] = {
 }
 
 
-class SentinelConfigError(Exception):
+class SentinelConfigError(ConfigError):
     """The configuration is invalid; `errors` lists `(key path, message)` pairs."""
-
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        self.errors = errors
-        super().__init__("; ".join(f"{path}: {msg}" for path, msg in errors))
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SentinelConfigError([("(file)", f"cannot read {path}: {exc.strerror}")]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SentinelConfigError([("(file)", f"invalid YAML: {exc}")]) from exc
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise SentinelConfigError([("(file)", "the top level must be a mapping")])
-    return data
-
-
-def _set(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
-    target = data
-    for part in path[:-1]:
-        child = target.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            target[part] = child
-        target = child
-    target[path[-1]] = value
-
-
-def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> None:
-    for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-
-
-def _error_path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out or "(root)"
+    return read_yaml(path, SentinelConfigError)
 
 
 def load_sentinel_settings(
@@ -297,43 +261,16 @@ def load_sentinel_settings(
     """
     env = os.environ if environ is None else environ
     path = config_file or env.get("HYPERFLEET_CONFIG")
-    data = read_config_file(path) if path else {}
-    for key_path, name in ENV_NAMES.items():
-        if key_path[0] != "broker" and env.get(name):  # an empty variable counts as unset
-            _set(data, key_path, env[name])
-    flags = dict(overrides or {})
-    errors: list[tuple[str, str]] = []
-    broker = _broker_settings(data.pop("broker", None), flags.pop("broker", None), env, errors)
-    _merge(data, flags)
-    settings: SentinelSettings | None = None
-    try:
-        settings = SentinelSettings.model_validate(
-            {**data, "broker": broker} if broker is not None else data
-        )
-    except ValidationError as exc:
-        errors.extend((_error_path(err["loc"]), err["msg"]) for err in exc.errors())
-    if errors or settings is None:
-        raise SentinelConfigError(errors)
-    return settings
-
-
-def _broker_settings(
-    section: Any,
-    flags: Mapping[str, Any] | None,
-    env: Mapping[str, str],
-    errors: list[tuple[str, str]],
-) -> BrokerSettings | None:
-    """The broker package's loader (env over YAML), then the flags over both."""
-    if flags:
-        if section is None or isinstance(section, Mapping):
-            section = {**(section or {}), **flags}
-        masked = {f"{BROKER_ENV_PREFIX}{key.upper()}" for key in flags}
-        env = {k: v for k, v in env.items() if k not in masked}
-    try:
-        return load_broker_settings(section, env)
-    except ConfigError as exc:
-        errors.extend(exc.errors)
-        return None
+    return load_layered(
+        SentinelSettings,
+        read_config_file(path) if path else {},
+        env_names=ENV_NAMES,
+        environ=env,
+        flags=overrides,
+        sections={"broker": load_broker_settings},
+        indexed=True,
+        error=SentinelConfigError,
+    )
 
 
 def reference_rows() -> list[tuple[str, str, str, str]]:

@@ -32,6 +32,7 @@ def make_client(settings: SentinelSettings) -> HyperFleetClient:
         settings.api_url,
         token=token,
         timeout=settings.api_timeout_seconds,
+        headers=settings.api_headers,
         user_agent=f"hyperfleet-sentinel/{__version__} ({settings.name})",
     )
 

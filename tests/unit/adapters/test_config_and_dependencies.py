@@ -131,3 +131,25 @@ def test_blocked_by_and_dependents_read_state_at_the_current_generation():
     assert dependents_not_finalized(resource([finalized], generation=3), "dns", graph) == [
         "hypershift"
     ]
+
+
+def test_identity_defaults_and_env(tmp_path: Path):
+    path = write(tmp_path, {"name": "dns", "kind": "Cluster", "api_headers": {"X-A": "file"}})
+    config = load_adapter_config(path, environ={})
+    assert config.api_headers == {"X-A": "file"}
+    assert config.token is None
+    assert load_adapter_config(
+        write(tmp_path, {"name": "dns", "kind": "Cluster"}), {}
+    ).api_headers == {"X-HyperFleet-System": "true"}
+    token = tmp_path / "token"
+    env = {"HYPERFLEET_API_TOKEN_FILE": str(token), "HYPERFLEET_API_HEADERS": "X-B: env"}
+    config = load_adapter_config(path, environ=env)
+    assert config.token_file == token
+    assert config.api_headers == {"X-B": "env"}
+
+
+def test_bad_api_headers_name_the_key(tmp_path: Path):
+    path = write(tmp_path, {"name": "dns", "kind": "Cluster", "api_headers": ["no colon"]})
+    with pytest.raises(ConfigError) as info:
+        load_adapter_config(path, environ={})
+    assert info.value.errors == [("api_headers", "Value error, 'no colon' is not 'Name: value'")]

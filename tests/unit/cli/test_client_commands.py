@@ -188,3 +188,20 @@ def test_docs_show_every_command_with_an_example():
     for command in COMMANDS:
         name = f"hyperfleet {' '.join(command)}"
         assert any(ln.startswith(f"$ {name}") for ln in examples), name
+
+
+def test_the_header_option_keeps_every_other_option_of_a_command():
+    from typer.testing import CliRunner
+
+    from hyperfleet.cli.main import app
+
+    out = " ".join(CliRunner().invoke(app, ["cluster", "create", "--help"]).output.split())
+    for fragment in (
+        "Cluster name.",
+        "-l",
+        "The spec as a JSON object.",
+        "-o",
+        "-H",
+        "'NAME: VALUE'",
+    ):
+        assert fragment in out, fragment

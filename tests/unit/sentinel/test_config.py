@@ -207,3 +207,44 @@ def test_broker_errors_carry_the_section_path() -> None:
         )
     paths = [p for p, _ in info.value.errors]
     assert sorted(paths) == ["broker.dlq_attempts", "broker.parallelism", "page_size"]
+
+
+def test_api_headers_default_to_the_system_caller_header(tmp_path: Path) -> None:
+    s = load_sentinel_settings(_write(tmp_path, "resource_type: clusters\n"), environ={})
+    assert s.api_headers == {"X-HyperFleet-System": "true"}
+
+
+def test_api_headers_from_yaml_replace_the_default(tmp_path: Path) -> None:
+    path = _write(tmp_path, "resource_type: clusters\napi_headers: {X-HyperFleet-Tenant: acme}\n")
+    assert load_sentinel_settings(path, environ={}).api_headers == {"X-HyperFleet-Tenant": "acme"}
+    path = _write(tmp_path, "resource_type: clusters\napi_headers: {}\n")
+    assert load_sentinel_settings(path, environ={}).api_headers == {}
+
+
+def test_api_headers_from_the_environment(tmp_path: Path) -> None:
+    path = _write(tmp_path, "resource_type: clusters\napi_headers: {X-A: file}\n")
+    env = {"HYPERFLEET_API_HEADERS": "X-HyperFleet-System: true, X-Source: sentinel"}
+    s = load_sentinel_settings(path, environ=env)
+    assert s.api_headers == {"X-HyperFleet-System": "true", "X-Source": "sentinel"}
+
+
+def test_a_bad_api_header_names_the_key(tmp_path: Path) -> None:
+    path = _write(tmp_path, "resource_type: clusters\napi_headers: {Authorization: x}\n")
+    with pytest.raises(SentinelConfigError) as info:
+        load_sentinel_settings(path, environ={})
+    assert info.value.errors == [
+        ("api_headers", "Value error, header 'Authorization' is set by the client itself")
+    ]
+
+
+def test_the_client_carries_token_file_and_headers(tmp_path: Path) -> None:
+    from hyperfleet.client import TokenFile
+    from hyperfleet.sentinel.process import make_client
+
+    token = tmp_path / "token"
+    token.write_text("t1\n")
+    path = _write(tmp_path, f"resource_type: clusters\ntoken_file: {token}\n")
+    client = make_client(load_sentinel_settings(path, environ={}))
+    assert client.headers == {"X-HyperFleet-System": "true"}
+    assert isinstance(client._token, TokenFile)
+    assert client._token() == "t1"

@@ -13,9 +13,10 @@ import msgspec
 import typer
 from rich.table import Table
 
-from hyperfleet.cli.client.profile import Profile, ProfileError, profile_path
+from hyperfleet.cli.client.profile import HEADERS_KEY, Profile, ProfileError, profile_path
 from hyperfleet.cli.client.render import Output, make_console, print_json, print_yaml
 from hyperfleet.cli.client.session import OutputOpt, fail, usage_error
+from hyperfleet.client.headers import merged, parse_header
 
 NameArg = Annotated[str, typer.Argument(help="Context name.", show_default=False)]
 
@@ -27,7 +28,7 @@ def _load() -> Profile:
         usage_error(str(exc))
 
 
-def set_context(
+def set_context(  # noqa: PLR0917 - typer maps each parameter to a flag
     name: NameArg,
     api_url: Annotated[
         str | None, typer.Option("--api-url", help="API server root.", show_default=False)
@@ -43,6 +44,17 @@ def set_context(
         ),
     ] = None,
     use: Annotated[bool, typer.Option("--use", help="Make it the current context.")] = False,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--header",
+            "-H",
+            metavar="'NAME: VALUE'",
+            help="Send this header with every request of the context (repeatable); "
+            "'NAME:' with no value removes it.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Create or update a context (only the options given change)."""
     profile = _load()
@@ -50,12 +62,30 @@ def set_context(
     for key, value in (("api_url", api_url), ("token_file", token_file), ("token", token)):
         if value is not None:
             context[key] = value
+    if header:
+        context[HEADERS_KEY] = _headers(context.get(HEADERS_KEY, {}), header)
+        if not context[HEADERS_KEY]:
+            del context[HEADERS_KEY]
     if use or profile.current is None:
         profile.current = name
     path = profile.save()
     typer.echo(
         f"context {name!r} saved in {path}" + (" (current)" if profile.current == name else "")
     )
+
+
+def _headers(current: dict[str, str], items: list[str]) -> dict[str, str]:
+    """`current` with each `Name: value` set, or removed when its value is empty."""
+    out = dict(current)
+    for item in items:
+        try:
+            name, value = parse_header(item)
+        except ValueError as exc:
+            usage_error(f"--header: {exc}")
+        out = merged(out, [(name, value)])
+        if not value:
+            del out[name]
+    return out
 
 
 def use_context(name: NameArg) -> None:

@@ -2,13 +2,15 @@
 
 API URL: `--api-url` > `HYPERFLEET_API_URL` > the current context > `http://127.0.0.1:8000`.
 Token: `HYPERFLEET_TOKEN` > `HYPERFLEET_TOKEN_FILE` > the current context's `token` >
-its `token_file` > none.
+its `token_file` > none. Extra headers: the current context's `headers` (a mapping), with the
+command's `--header` values over them.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,14 @@ import platformdirs
 import yaml
 
 from hyperfleet.client import TokenFile
+from hyperfleet.client.headers import header_setting, merged, parse_header
 from hyperfleet.client.wire import TokenSource
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 CONFIG_ENV = "HYPERFLEET_CLI_CONFIG"
 CONTEXT_KEYS = ("api_url", "token", "token_file")
+HEADERS_KEY = "headers"
+"""A context's extra request headers, a mapping `Name: value` (the only non-string key)."""
 
 
 class ProfileError(Exception):
@@ -39,7 +44,7 @@ def profile_path() -> Path:
 class Profile:
     """The profile file's content: contexts by name and the current one."""
 
-    contexts: dict[str, dict[str, str]]
+    contexts: dict[str, dict[str, Any]]
     current: str | None = None
 
     @classmethod
@@ -57,7 +62,7 @@ class Profile:
         if not isinstance(raw, dict) or not isinstance(raw.get("contexts", {}), dict):
             raise ProfileError(f"profile {path}: expected a mapping with 'contexts'")
         contexts = {
-            str(name): {k: str(v) for k, v in (ctx or {}).items() if k in CONTEXT_KEYS}
+            str(name): _context(path, str(name), ctx or {})
             for name, ctx in (raw.get("contexts") or {}).items()
         }
         current = raw.get("current-context")
@@ -73,7 +78,7 @@ class Profile:
             yaml.safe_dump(data, out, sort_keys=False)
         return path
 
-    def active(self) -> dict[str, str]:
+    def active(self) -> dict[str, Any]:
         """The current context's settings ({} when none is current)."""
         if self.current is None:
             return {}
@@ -88,11 +93,31 @@ class Target:
 
     api_url: str
     token: TokenSource
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
-def resolve(api_url: str | None) -> Target:
-    """The API URL and token for a command, by the precedence in this module's docstring."""
+def _context(path: Path, name: str, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ProfileError(f"profile {path}: context {name!r} must be a mapping")
+    context: dict[str, Any] = {k: str(v) for k, v in raw.items() if k in CONTEXT_KEYS}
+    if raw.get(HEADERS_KEY):
+        try:
+            context[HEADERS_KEY] = header_setting(raw[HEADERS_KEY])
+        except ValueError as exc:
+            raise ProfileError(f"profile {path}: context {name!r}: headers: {exc}") from exc
+    return context
+
+
+def resolve(api_url: str | None, headers: Sequence[str] = ()) -> Target:
+    """The API URL, token and headers for a command, by the precedence in the docstring.
+
+    `headers` are the command's `Name: value` items; a bad one is a ProfileError too (usage).
+    """
     context = Profile.load().active()
+    try:
+        extra = merged(context.get(HEADERS_KEY, {}), [parse_header(h) for h in headers])
+    except ValueError as exc:
+        raise ProfileError(f"--header: {exc}") from exc
     url = api_url or os.environ.get("HYPERFLEET_API_URL") or context.get("api_url")
     token: TokenSource = None
     if os.environ.get("HYPERFLEET_TOKEN"):
@@ -103,4 +128,4 @@ def resolve(api_url: str | None) -> Target:
         token = context["token"]
     elif context.get("token_file"):
         token = TokenFile(context["token_file"])
-    return Target(url or DEFAULT_API_URL, token)
+    return Target(url or DEFAULT_API_URL, token, extra)

@@ -21,6 +21,7 @@ import typer
 from rich.console import RenderableType
 from rich.text import Text
 
+from hyperfleet.cli.client.header_option import given_headers
 from hyperfleet.cli.client.profile import ProfileError, resolve
 from hyperfleet.cli.client.render import (
     Output,
@@ -86,12 +87,14 @@ def run(
     _quiet_logs()
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        target = resolve(api_url)
+        target = resolve(api_url, given_headers())
     except ProfileError as exc:
         usage_error(str(exc))
 
     async def main() -> T:
-        async with HyperFleetClient(target.api_url, token=target.token) as hf:
+        async with HyperFleetClient(
+            target.api_url, token=target.token, headers=target.headers
+        ) as hf:
             return await call(hf)
 
     try:
