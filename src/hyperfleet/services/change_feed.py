@@ -25,6 +25,8 @@ log = structlog.get_logger(__name__)
 _PENDING_RECHECK_SECONDS = 0.02
 """How soon to look again while transactions that may hold a change number are still open."""
 _RECONNECT_MAX_SECONDS = 5.0
+_IDLE_GAP_SECONDS = 0.25
+"""With no watcher, the horizon is read at most this often, however many writes notify."""
 _FETCH_BATCH = 1000
 
 
@@ -169,6 +171,9 @@ class ChangeFeed:
         self.ready = asyncio.Event()
         self._subscriptions: set[Subscription] = set()
         self._wake = asyncio.Event()
+        self._demand = asyncio.Event()
+        """Set when a watcher arrives: an idle feed stops resting at once."""
+        self._waiters: list[asyncio.Future[None]] = []
 
     @property
     def watchers(self) -> int:
@@ -179,6 +184,21 @@ class ChangeFeed:
         sub = Subscription(limit=self.buffer_size, start=self.position, classify=classify, key=key)
         self._subscriptions.add(sub)
         return sub
+
+    async def refresh(self) -> None:
+        """Wait for a horizon read that starts after this call.
+
+        An idle feed (no subscription) reads the horizon only every `_IDLE_GAP_SECONDS`, so
+        its position may lag; a watcher calls this before subscribing, so that it starts at
+        the position of its own arrival and not earlier.
+        """
+        if self._subscriptions:
+            return  # live: the position follows every notification
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._demand.set()
+        self._wake.set()
+        await waiter
 
     def unsubscribe(self, sub: Subscription) -> None:
         sub.closed = True
@@ -228,26 +248,53 @@ class ChangeFeed:
         first = not self.ready.is_set()
         while True:
             self._wake.clear()
-            horizon = await source.horizon()
-            while horizon.open_transactions and await source.any_open(horizon.open_transactions):
-                await self._sleep(_PENDING_RECHECK_SECONDS)
-            if first:
-                # Watching starts from now: what was committed before start is in the lists.
-                self.position = max(self.position, horizon.seq)
-                self.ready.set()
-                first = False
-            while horizon.seq > self.position:
-                if not self._subscriptions:
-                    # Nobody to hand them to: the changes are not read (every write would cost
-                    # a read of both its bodies). A later watcher starts after this position,
-                    # or back-fills from the table.
-                    self.position = horizon.seq
-                    break
-                batch = await source.changes(self.position, horizon.seq, _FETCH_BATCH)
-                through = batch[-1].seq if len(batch) == _FETCH_BATCH else horizon.seq
-                self.publish(batch, through)
+            claimed, self._waiters = self._waiters, []
+            try:
+                await self._cycle(source, first=first)
+            except BaseException:
+                self._waiters.extend(w for w in claimed if not w.done())
+                raise
+            first = False
+            for waiter in claimed:
+                if not waiter.done():
+                    waiter.set_result(None)
+            if not self._subscriptions and not self._waiters:
+                await self._rest()
             if not self._wake.is_set():
                 await self._sleep(self.poll_seconds)
+
+    async def _cycle(self, source: ChangeSource, *, first: bool) -> None:
+        """Read the horizon, wait out the transactions below it, fan out what it settles."""
+        horizon = await source.horizon()
+        while horizon.open_transactions and await source.any_open(horizon.open_transactions):
+            await self._sleep(_PENDING_RECHECK_SECONDS)
+        if first:
+            # Watching starts from now: what was committed before start is in the lists.
+            self.position = max(self.position, horizon.seq)
+            self.ready.set()
+        while horizon.seq > self.position:
+            if not self._subscriptions:
+                # Nobody to hand them to: the changes are not read (every write would cost
+                # a read of both its bodies). A later watcher starts after this position,
+                # or back-fills from the table.
+                self.position = horizon.seq
+                break
+            batch = await source.changes(self.position, horizon.seq, _FETCH_BATCH)
+            through = batch[-1].seq if len(batch) == _FETCH_BATCH else horizon.seq
+            self.publish(batch, through)
+
+    async def _rest(self) -> None:
+        """Idle: the position then only labels list responses, so it may lag a little.
+
+        Under a write load every commit notifies; reading the horizon for each (three or more
+        statements) cost an idle process more round trips than the writes themselves. A
+        watcher arriving ends the rest (`refresh`): it starts from a position read after it
+        arrived and gets every later change, as always.
+        """
+        self._demand.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_IDLE_GAP_SECONDS):
+                await self._demand.wait()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -118,6 +118,11 @@ class WatchService:
                     await self.feed.ready.wait()
             except TimeoutError:
                 raise Unavailable("the change feed is not ready yet") from None
+        try:
+            async with asyncio.timeout(_READY_WAIT_SECONDS):
+                await self.feed.refresh()  # an idle feed's position may lag this arrival
+        except TimeoutError:
+            raise Unavailable("the change feed is not answering") from None
         sub = self.feed.subscribe(watch.event_for, key=watch)
         try:
             sent = sub.start

@@ -103,6 +103,7 @@ class FakeSource:
         self.notify: Callable[[], None] = lambda: None
         self.connected = False
         self.reads = 0
+        self.horizons = 0
 
     async def connect(self, on_notify: Callable[[], None]) -> None:
         self.notify = on_notify
@@ -115,6 +116,7 @@ class FakeSource:
         return self.connected
 
     async def horizon(self) -> Horizon:
+        self.horizons += 1
         return Horizon(max((c.seq for c in self.rows), default=0), tuple(self.open))
 
     async def any_open(self, transactions: Sequence[int]) -> bool:
@@ -157,6 +159,7 @@ async def test_feed_waits_for_open_transactions_and_resumes_from_history() -> No
         service = WatchService(feed, lambda: source, heartbeat=30)
         live = service.events(WatchFilter(None, None, None), last_event_id=None)
         pending = asyncio.ensure_future(next_event(live))
+        await until(lambda: feed.watchers == 1)  # subscribed: what follows reaches it
         source.open = {7}
         source.add(change(1, "ADDED", None, b'{"n":1}'))
         await asyncio.sleep(0.2)
@@ -206,6 +209,32 @@ async def test_feed_without_watchers_advances_without_reading_changes() -> None:
         await until(lambda: bool(sub.items))
         assert [d.seq for d in sub.drain()] == [3]
         assert source.reads == 1
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_an_idle_feed_reads_the_horizon_once_for_a_burst_of_notifications() -> None:
+    """Regression: with no watcher, every commit's notification cost a horizon read (#7)."""
+    source = FakeSource()
+    feed = ChangeFeed(buffer_size=10, poll_seconds=0.05)
+    task = asyncio.create_task(feed.run(source))
+    try:
+        await asyncio.wait_for(feed.ready.wait(), 30)
+        await until(lambda: source.horizons >= 2)  # resting between reads
+        before = source.horizons
+        for seq in range(1, 51):
+            source.add(change(seq, "ADDED", None, b"{}"))
+            await asyncio.sleep(0)  # the feed task could run between notifications
+        await until(lambda: feed.position == 50)
+        assert source.horizons - before <= 3  # one read after the rest, not fifty
+
+        await asyncio.wait_for(feed.refresh(), 30)  # a watcher arriving ends the rest
+        assert feed.position == 50
+        sub = feed.subscribe()
+        source.add(change(51, "ADDED", None, b"{}"))
+        await until(lambda: bool(sub.items))
+        assert [d.seq for d in sub.drain()] == [51]
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
