@@ -1,5 +1,5 @@
 """`python -m hyperfleet` runs the CLI."""
 
-from hyperfleet.cli.main import main
+from hyperfleet.cli.entry import main
 
 main()

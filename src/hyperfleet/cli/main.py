@@ -16,9 +16,9 @@ import typer
 
 from hyperfleet import __version__
 from hyperfleet.cli import adapter_cmd, dev
-from hyperfleet.cli import client as client_commands
 from hyperfleet.cli.common import api_settings, check_app_config, run_async, settle_heap
 from hyperfleet.cli.demo import demo
+from hyperfleet.cli.lean import server_only
 from hyperfleet.cli.sentinel_cmd import sentinel as sentinel_command
 from hyperfleet.config import Settings, unknown_env_vars
 
@@ -32,7 +32,11 @@ app.add_typer(dev.app, name="dev")
 app.command()(demo)
 app.command("sentinel")(sentinel_command)
 app.command("adapter")(adapter_cmd.adapter)
-client_commands.register(app, config_app)
+if not server_only():
+    # Not in a `hyperfleet serve` process: the client commands need rich (cli/lean.py).
+    from hyperfleet.cli import client as client_commands
+
+    client_commands.register(app, config_app)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML config file (or $HYPERFLEET_CONFIG).")
