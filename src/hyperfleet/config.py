@@ -408,12 +408,24 @@ def unknown_env_vars(environ: dict[str, str] | None = None) -> list[str]:
     known.update(ENV_PREFIX + name.upper() for name in Settings.model_fields)
     known.update(env for _, env, _, _ in reference_rows())
     known.add(ENV_PREFIX + "SERVER_TENANT")  # the whole section as JSON
-    loop_only = ENV_PREFIX + "BROKER_"  # the Sentinel's and adapters' (hyperfleet.broker.config)
+    known.update(ENV_PREFIX + name for name in _OTHER_COMPONENTS_VARS)
     return sorted(
         k
         for k in env
-        if k.startswith(ENV_PREFIX) and k not in known and not k.startswith(loop_only)
+        if k.startswith(ENV_PREFIX)
+        and k not in known
+        and not k.startswith(tuple(ENV_PREFIX + p for p in _OTHER_COMPONENTS_PREFIXES))
     )
+
+
+# Read by the loop's parts and the CLI, which often share an environment with the API (one
+# shell, one pod template): warning about them in `serve` would send people chasing typos.
+_OTHER_COMPONENTS_PREFIXES = (
+    "BROKER_",  # Sentinel and adapters (hyperfleet.broker.config)
+    "API_",  # their API client: URL, token, token file, headers, timeout
+    "SENTINEL_",  # hyperfleet.sentinel.config
+)
+_OTHER_COMPONENTS_VARS = ("TOKEN", "TOKEN_FILE", "CLI_CONFIG", "COMPLETE")  # the CLI client
 
 
 def _section_rows(

@@ -320,6 +320,21 @@ def test_missing_file_is_a_config_error(tmp_path: Path):
             ["HYPERFLEET_DATABASE_URI", "HYPERFLEET_PORT", "HYPERFLEET_SERVR_PORT"],
             id="typos-sorted",
         ),
+        pytest.param(
+            {
+                "HYPERFLEET_API_TOKEN_FILE": "/run/token",
+                "HYPERFLEET_API_HEADERS": "{}",
+                "HYPERFLEET_API_URL": "http://x",
+                "HYPERFLEET_SENTINEL_NAME": "s",
+                "HYPERFLEET_BROKER_URL": "amqp://x",
+                "HYPERFLEET_TOKEN_FILE": "/t",
+                "HYPERFLEET_TOKEN": "t",
+                "HYPERFLEET_CLI_CONFIG": "/c",
+                "HYPERFLEET_TOKENS": "t",
+            },
+            ["HYPERFLEET_TOKENS"],
+            id="the-loops-and-the-clis-own",  # regression: serve warned about them
+        ),
     ],
 )
 def test_unknown_env_vars(environ: dict[str, str], unknown: list[str]):
