@@ -17,6 +17,19 @@ loaded = sorted({m.split(".")[0] for m in sys.modules if sys.modules[m] is not N
 print("RICH-LOADED" if "rich" in loaded else "RICH-ABSENT")
 """
 
+# What a CEL-configured kind does in `serve`: `cel` imports rich unconditionally.
+_CEL_AFTER_SERVE = """
+import sys
+sys.argv = ["hyperfleet", "serve", "--help"]
+from hyperfleet.cli.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+import cel
+print("CEL-IMPORTED")
+"""
+
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -45,3 +58,15 @@ def test_the_client_commands_keep_rich() -> None:
     done = _run("cluster", "--help")
     assert "Clusters" in done.stdout
     assert done.stdout.strip().endswith("RICH-LOADED")
+
+
+def test_rich_stays_importable_for_cel_in_a_serve_process() -> None:
+    """Regression: hiding rich for good broke `serve` with CEL conditions configured."""
+    done = subprocess.run(  # our own interpreter and probe
+        [sys.executable, "-c", _CEL_AFTER_SERVE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.strip().endswith("CEL-IMPORTED"), done.stderr
