@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 import pytest
@@ -150,12 +151,22 @@ async def next_event(events: object) -> object:
     return await asyncio.wait_for(events.__anext__(), 30)  # type: ignore[attr-defined]
 
 
-async def test_feed_waits_for_open_transactions_and_resumes_from_history() -> None:
-    source = FakeHistory()
+@contextlib.asynccontextmanager
+async def running_feed(source: FakeSource) -> AsyncIterator[ChangeFeed]:
+    """A feed following `source` in a task, ready; the task is cancelled on exit."""
     feed = ChangeFeed(buffer_size=10, poll_seconds=0.05)
     task = asyncio.create_task(feed.run(source))
     try:
         await asyncio.wait_for(feed.ready.wait(), 30)
+        yield feed
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_feed_waits_for_open_transactions_and_resumes_from_history() -> None:
+    source = FakeHistory()
+    async with running_feed(source) as feed:
         service = WatchService(feed, lambda: source, heartbeat=30)
         live = service.events(WatchFilter(None, None, None), last_event_id=None)
         pending = asyncio.ensure_future(next_event(live))
@@ -181,9 +192,6 @@ async def test_feed_waits_for_open_transactions_and_resumes_from_history() -> No
         expired = service.events(WatchFilter(None, None, None), last_event_id=1)
         with pytest.raises(WatchExpired):
             await next_event(expired)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def until(condition: Callable[[], bool]) -> None:
@@ -194,10 +202,7 @@ async def until(condition: Callable[[], bool]) -> None:
 
 async def test_feed_without_watchers_advances_without_reading_changes() -> None:
     source = FakeSource()
-    feed = ChangeFeed(buffer_size=10, poll_seconds=0.05)
-    task = asyncio.create_task(feed.run(source))
-    try:
-        await asyncio.wait_for(feed.ready.wait(), 30)
+    async with running_feed(source) as feed:
         source.add(change(1, "ADDED", None, b'{"n":1}'))
         source.add(change(2, "MODIFIED", b'{"n":1}', b'{"n":2}'))
         await until(lambda: feed.position == 2)
@@ -209,18 +214,12 @@ async def test_feed_without_watchers_advances_without_reading_changes() -> None:
         await until(lambda: bool(sub.items))
         assert [d.seq for d in sub.drain()] == [3]
         assert source.reads == 1
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_an_idle_feed_reads_the_horizon_once_for_a_burst_of_notifications() -> None:
     """Regression: with no watcher, every commit's notification cost a horizon read (#7)."""
     source = FakeSource()
-    feed = ChangeFeed(buffer_size=10, poll_seconds=0.05)
-    task = asyncio.create_task(feed.run(source))
-    try:
-        await asyncio.wait_for(feed.ready.wait(), 30)
+    async with running_feed(source) as feed:
         await until(lambda: source.horizons >= 2)  # resting between reads
         before = source.horizons
         for seq in range(1, 51):
@@ -235,6 +234,3 @@ async def test_an_idle_feed_reads_the_horizon_once_for_a_burst_of_notifications(
         source.add(change(51, "ADDED", None, b"{}"))
         await until(lambda: bool(sub.items))
         assert [d.seq for d in sub.drain()] == [51]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
