@@ -32,6 +32,7 @@ from hyperfleet.domain.model import (
 from hyperfleet.domain.render import render_resource
 from hyperfleet.storage import uow as uow_module
 from hyperfleet.storage.pool import make_pool
+from hyperfleet.storage.repositories import SqlResourceRepository
 from hyperfleet.storage.uow import DB_UNAVAILABLE, SqlUnitOfWork, translate
 
 API = "/api/hyperfleet/v1"
@@ -467,6 +468,41 @@ async def test_guarded_status_write_holds_only_at_the_version_read(
         "SELECT count(*) FROM resource_conditions WHERE resource_id = $1", resource.id
     )
     assert condition_rows == len(resource.conditions)
+
+
+async def test_a_status_write_updates_the_row_in_place(pool: asyncpg.Pool):
+    """Regression: a status write re-sent the spec, which never compares bytewise equal to the
+    stored one, so every report was a non-HOT update adding an entry to each of the row's
+    indexes (two of them GIN). With `content_changed=False` spec and labels stay as stored.
+    """
+    resource = make_resource()
+    async with pool.acquire() as conn, conn.transaction():
+        repo = SqlResourceRepository(conn)
+        await repo.insert(resource)
+        reported = replace(resource, conditions=resource.conditions[1:])
+        # A spec that differs proves the status write does not send it at all.
+        assert await repo.save_status(
+            replace(reported, spec={"other": True}),
+            previous=resource.conditions,
+            content_changed=False,
+        )
+        in_place = await conn.fetchval(
+            "SELECT n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relname = 'resources'"
+        )
+        stored = await repo.get(resource.id)
+    assert in_place == 1
+    assert stored == reported
+
+
+async def test_a_content_write_stores_spec_and_labels(pool: asyncpg.Pool):
+    resource = make_resource()
+    async with pool.acquire() as conn, conn.transaction():
+        repo = SqlResourceRepository(conn)
+        await repo.insert(resource)
+        changed = replace(resource, spec={"region": "us"}, labels={"env": "dev"}, generation=2)
+        assert await repo.save_status(changed, previous=resource.conditions)
+        stored = await repo.get(resource.id)
+    assert stored == changed
 
 
 async def test_guarded_status_write_of_a_deleted_row_writes_nothing(

@@ -92,8 +92,12 @@ class ResourceRepository(Protocol):
         transition: PhaseTransition | None = None,
         report: AdapterReport | None = None,
         expected_version: int | None = None,
+        content_changed: bool = True,
     ) -> bool:
         """Write back a row with its recomputed status, in one statement.
+
+        `content_changed=False` says spec and labels are as stored (a status write): they
+        are left as they are rather than written again.
 
         With it: the condition index rows that differ from `previous`, the phase transition
         and the accepted report, when given. The row is locked, or `expected_version` is the

@@ -545,7 +545,11 @@ class ResourceService:
             has_children = bool(live or deleting)
         updated, transition = self._recompute(resource, reports, has_children=has_children)
         await tx.resources.save_status(
-            updated, previous=previous.conditions, transition=transition, report=report
+            updated,
+            previous=previous.conditions,
+            transition=transition,
+            report=report,
+            content_changed=updated.spec != previous.spec or updated.labels != previous.labels,
         )
         self._observe(previous, updated, is_delete=is_delete)
         return updated
@@ -571,6 +575,7 @@ class ResourceService:
             transition=transition,
             report=report,
             expected_version=read.version,
+            content_changed=False,
         )
         if saved:
             self._observe(resource, updated, is_delete=False)

@@ -230,6 +230,7 @@ class SqlResourceRepository:
         transition: PhaseTransition | None = None,
         report: AdapterReport | None = None,
         expected_version: int | None = None,
+        content_changed: bool = True,
     ) -> bool:
         before = {c.type: c for c in previous}
         changed = [c for c in resource.conditions if before.get(c.type) != c]
@@ -241,8 +242,12 @@ class SqlResourceRepository:
         saved = await self._conn.fetchval(
             _SAVE_STATUS,
             resource.id,
-            resource.spec,
-            resource.labels,
+            # NULL keeps the stored value: a status write then leaves every indexed column
+            # bytewise as it was, so PostgreSQL can update the row in place (HOT) instead of
+            # adding an entry to each of its indexes. Re-sent, an equal spec does not compare
+            # bytewise equal to the stored one.
+            resource.spec if content_changed else None,
+            resource.labels if content_changed else None,
             resource.generation,
             [_condition_to_json(c) for c in resource.conditions],
             resource.updated_time,
@@ -547,7 +552,8 @@ _READ_WITH_REPORTS = (
 # COMMITTED a concurrent writer's commit is rechecked against the guard), and every other
 # CTE only when the row was: a lost race writes nothing and returns 0.
 _SAVE_STATUS = """WITH saved AS (
-  UPDATE resources SET spec = $2, labels = $3, generation = $4, conditions = $5,
+  UPDATE resources SET spec = COALESCE($2, spec), labels = COALESCE($3, labels),
+    generation = $4, conditions = $5,
     updated_time = $6, updated_by = $7, deleted_time = $8, deleted_by = $9, body = $10,
     phase = $11, phase_reason = $12, phase_message = $13, last_phase_transition_time = $14,
     adapters = $15
